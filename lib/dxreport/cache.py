@@ -1,0 +1,62 @@
+"""Keys that decide when work can be skipped: code, parameters and the data actually read.
+
+Quarto's `freeze` and jupyter-cache key a notebook on its code text only, so a new quarter's
+data or parameters would be served last quarter's results. Here a chapter's key covers:
+the notebook's cells (not its outputs), the injected parameters, the `dxreport` package source
+and templates, the pinned environment, and the bytes of every data file the build reads.
+
+This module imports nothing heavy: the CLI's "nothing changed" path runs on it alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .paths import PACKAGE_DIR, ProjectPaths
+
+CACHE_VERSION = "1"
+
+
+def _update_file(h: "hashlib._Hash", path: Path, label: str) -> None:
+    h.update(label.encode("utf-8") + b"\0")
+    h.update(path.read_bytes())
+    h.update(b"\0")
+
+
+def files_hash(paths: list[Path], base: Path | None = None) -> str:
+    h = hashlib.sha256()
+    for path in sorted(paths):
+        _update_file(h, path, str(path.relative_to(base)) if base else path.name)
+    return h.hexdigest()
+
+
+def code_hash(paths: ProjectPaths) -> str:
+    """The package source and templates, plus the lock file that pins every dependency."""
+    files = [p for p in PACKAGE_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and p.suffix != ".pyc"]
+    extra = [paths.root / name for name in ("requirements.lock", "pyproject.toml") if (paths.root / name).exists()]
+    h = hashlib.sha256(files_hash(files, PACKAGE_DIR).encode())
+    h.update(files_hash(extra).encode())
+    return h.hexdigest()
+
+
+def notebook_hash(path: Path) -> str:
+    """A notebook's cells as code and text, ignoring outputs, counts and metadata other than tags."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [
+        {"type": c.get("cell_type"), "source": "".join(c.get("source", [])) if isinstance(c.get("source"), list)
+         else c.get("source", ""), "tags": sorted(c.get("metadata", {}).get("tags", []))}
+        for c in nb.get("cells", [])
+    ]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def data_hash(data_files: list[Path]) -> str:
+    return files_hash(data_files)
+
+
+def key(*parts: object) -> str:
+    text = json.dumps([CACHE_VERSION, *parts], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

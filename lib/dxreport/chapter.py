@@ -1,0 +1,208 @@
+"""The chapter context a notebook opens: province, period, data, and numbered outputs.
+
+    ch = dx.open_chapter("ha-tang-so", province, period, data_dir)
+    ch.show(*ch.section("di-dong"))
+
+Figure and table numbers restart per chapter ("Hình 2.1", "Bảng 2.1"). Every figure a chapter
+states is recorded so `key_figures()` can print them for nbval's `# NBVAL_CHECK_OUTPUT` cells.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from . import fmt, narrative, periods, selection
+from .data import Data, load
+from .display import Figure, Table, Text
+from .periods import Period
+
+SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
+
+
+@dataclass(frozen=True)
+class Section:
+    slug: str
+    title: str
+    indicators: tuple[str, ...]
+    chart: str | None = None  # indicator id whose breakdown (or value) is drawn
+
+
+@dataclass(frozen=True)
+class ChapterSpec:
+    slug: str
+    number: int
+    title: str
+    notebook: str
+    sections: tuple[Section, ...] = ()
+
+
+def default_period(data: Data, province: str) -> Period:
+    obs = data.observations[data.observations["province"] == province]
+    return periods.latest_with_data(d.date() for d in obs["as_of"])
+
+
+@dataclass
+class Chapter:
+    spec: ChapterSpec
+    province: str
+    period: Period
+    data: Data
+    shown: list[tuple[str, str]] = field(default_factory=list)
+    _figures: int = 0
+    _tables: int = 0
+
+    # -- identity ---------------------------------------------------------------------------
+    @property
+    def number(self) -> int:
+        return self.spec.number
+
+    @property
+    def province_name(self) -> str:
+        return self.data.province_name(self.province)
+
+    @property
+    def pillars(self) -> list[str]:
+        """The DTI pillars this chapter presents (data/pillars.csv)."""
+        rows = self.data.pillars
+        return list(rows.loc[rows["chapter"] == self.spec.slug, "pillar"])
+
+    @property
+    def until(self) -> date:
+        return self.period.end
+
+    # -- numbered outputs -------------------------------------------------------------------
+    def figure(self, fig, caption: str, source: str = "") -> Figure:
+        self._figures += 1
+        return Figure.from_matplotlib(fig, f"Hình {self.number}.{self._figures}", caption, source)
+
+    def table(self, frame: pd.DataFrame, caption: str, source: str = "", align: list[str] | None = None) -> Table:
+        self._tables += 1
+        return Table(frame, f"Bảng {self.number}.{self._tables}", caption, source, align or [])
+
+    @staticmethod
+    def text(markdown: str) -> Text:
+        return Text(markdown)
+
+    @staticmethod
+    def show(*objects) -> None:
+        from IPython.display import display
+
+        for obj in objects:
+            display(obj)
+
+    def intro(self) -> list:
+        """The chapter's opening paragraph: scope, province, period and data cut-off."""
+        from . import sections
+
+        return sections.intro(self)
+
+    def section(self, slug: str) -> list:
+        """The display objects of one section of this chapter (see `chapters.CHAPTERS`)."""
+        from . import chapters, sections
+
+        return sections.indicator_section(self, chapters.section(self.spec, slug))
+
+    # -- data access ------------------------------------------------------------------------
+    def indicator(self, indicator_id: str) -> pd.Series:
+        return self.data.indicator(indicator_id)
+
+    def latest(self, indicator_id: str, breakdown: str = "", province: str | None = None):
+        return selection.latest(self.data.observations, province or self.province, indicator_id, breakdown,
+                                self.until)
+
+    def previous(self, obs):
+        return selection.previous(self.data.observations, obs)
+
+    def breakdowns(self, indicator_id: str, province: str | None = None) -> list[str]:
+        obs = self.data.observations
+        rows = obs[(obs["province"] == (province or self.province)) & (obs["indicator_id"] == indicator_id)
+                   & (obs["as_of"] <= pd.Timestamp(self.until)) & (obs["breakdown"] != "")]
+        return list(dict.fromkeys(rows["breakdown"]))
+
+    def targets(self, pillars: list[str] | None = None) -> pd.DataFrame:
+        """Targets of this province in force for the period: plan issued by its end, due after its start."""
+        tg = self.data.targets
+        rows = tg[(tg["province"] == self.province) & (tg["target_date"] >= pd.Timestamp(self.period.start))]
+        issued = rows["plan"].map(self.plan_issued)
+        rows = rows[issued.isna() | (issued <= pd.Timestamp(self.until))]
+        if pillars is not None:
+            pillar = rows["indicator_id"].map(self.data.indicators.set_index("indicator_id")["pillar"])
+            rows = rows[pillar.isin(pillars)]
+        return rows
+
+    def plan_issued(self, plan: str):
+        docs = self.data.documents
+        dates = [docs.loc[(docs["doc_id"] == part.strip()) & (docs["province"] == self.province), "issued"].max()
+                 for part in plan.split(";")]
+        dates = [d for d in dates if not pd.isna(d)]
+        return max(dates) if dates else pd.NaT
+
+    def evaluate(self, target: pd.Series) -> selection.Evaluation:
+        return selection.evaluate(target, self.data.observations, self.until)
+
+    def target_for(self, indicator_id: str, breakdown: str = "") -> pd.Series | None:
+        """The nearest target in force for an indicator (earliest due date)."""
+        rows = self.targets()
+        rows = rows[(rows["indicator_id"] == indicator_id) & (rows["breakdown"] == breakdown)]
+        return None if rows.empty else rows.sort_values("target_date").iloc[0]
+
+    # -- citations ----------------------------------------------------------------------------
+    def cite_parts(self, sources) -> str:
+        """Source strings -> 'Báo cáo sơ kết 01 năm Kế hoạch 586/KH-UBND (mục I.2, II.1); Công văn 6828/UBND-TH'."""
+        short = self.data.sources.set_index("location")["short_vi"].to_dict()
+        groups: dict[str, list[str]] = {}
+        for source in sources:
+            for part in str(source).split("|"):
+                part = part.strip()
+                if not part:
+                    continue
+                match = SEED_RE.match(part)
+                if match:
+                    title, where = short.get(match.group(1), match.group(1)), (match.group(2) or "").strip()
+                else:
+                    title, where = short.get(part, part), ""
+                places = groups.setdefault(title, [])
+                if where:
+                    where = where if where.split()[0].lower() in ("đoạn", "phụ", "chú") else f"mục {where}"
+                    if where not in places:
+                        places.append(where)
+        return "; ".join(f"{t} ({', '.join(p)})" if p else t for t, p in groups.items())
+
+    def cite(self, source: str) -> str:
+        return self.cite_parts([source])
+
+    def cite_all(self, observations) -> str:
+        return self.cite_parts(o.source for o in observations if o is not None)
+
+    # -- narrative --------------------------------------------------------------------------
+    def sentence(self, indicator_id: str, breakdown: str = "", name: str | None = None) -> str:
+        ind = self.indicator(indicator_id)
+        obs = self.latest(indicator_id, breakdown)
+        target = self.target_for(indicator_id, breakdown)
+        evaluation = self.evaluate(target) if target is not None else None
+        label = name or ind["name_vi"] + (f" ({breakdown})" if breakdown else "")
+        if obs is not None:
+            self.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}",
+                               f"{narrative.figure_text(obs, ind['count_unit'])} @ {fmt.day(obs.as_of)}"))
+        return narrative.indicator_sentence(label, obs, self.previous(obs), ind["count_unit"],
+                                            bool(ind["higher_is_better"]), target, evaluation)
+
+    def key_figures(self) -> str:
+        """Every figure the chapter stated, one per line: the text nbval compares."""
+        lines = [f"{self.spec.slug} | {self.province} | {self.period.code}"]
+        lines += [f"{key}: {value}" for key, value in self.shown] or ["(không có số liệu)"]
+        return "\n".join(lines)
+
+
+def open_chapter(slug: str, province: str = "nghe-an", period: str | Period | None = None,
+                 data_dir: str | None = None) -> Chapter:
+    from .chapters import spec
+
+    data = load(data_dir)
+    data.province_name(province)  # refuses an unknown province with the valid list
+    chosen = default_period(data, province) if period in (None, "", "latest") else periods.parse(period)
+    return Chapter(spec(slug), province, chosen, data)

@@ -1,0 +1,149 @@
+"""Charts in one house style: Vietnamese labels and number formats, targets drawn, no chartjunk.
+
+Every function takes tidy data and returns a matplotlib Figure; the chapter context wraps it
+with its number, caption and source line (`Chapter.figure`). Missing values are never drawn as
+zero: rows without a figure are left out and named in the caption by the caller.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from . import fmt  # noqa: E402
+
+PALETTE = {
+    "main": "#1f5b99",
+    "second": "#e08a1e",
+    "target": "#b3261e",
+    "met": "#2e7d32",
+    "not_met": "#c62828",
+    "no_data": "#9e9e9e",
+    "grid": "#d9d9d9",
+}
+STATUS_COLORS = {"Đạt": PALETTE["met"], "Chưa đạt": PALETTE["not_met"], "Chưa có số liệu": PALETTE["no_data"]}
+WIDTH = 7.0
+
+
+@contextmanager
+def house_style():
+    rc = {
+        "font.family": "DejaVu Sans",
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.edgecolor": "#555555",
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "grid.color": PALETTE["grid"],
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+    }
+    with sns.axes_style("whitegrid", rc=rc), plt.rc_context(rc):
+        yield
+
+
+def _wrap(label: str, width: int = 38) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(label), width)) or str(label)
+
+
+def bars(frame: pd.DataFrame, label: str, value: str, unit: str, target: float | None = None,
+         target_label: str = "Mục tiêu", color: str | None = None, xmax: float | None = None):
+    """Horizontal bars, one per row, value printed at the bar's end; optional target line."""
+    rows = frame.dropna(subset=[value])
+    with house_style():
+        height = max(1.6, 0.42 * len(rows) + 0.8)
+        fig, ax = plt.subplots(figsize=(WIDTH, height))
+        labels = [_wrap(x) for x in rows[label]]
+        ax.barh(labels, rows[value], color=color or PALETTE["main"], height=0.6)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(fmt.axis_formatter(unit))
+        top = max([*rows[value].tolist(), target or 0, 0]) or 1
+        ax.set_xlim(0, xmax if xmax is not None else top * 1.18)
+        for y, v in enumerate(rows[value]):
+            ax.text(v, y, " " + fmt.with_unit(v, unit), va="center", fontsize=8)
+        if target is not None:
+            ax.axvline(target, color=PALETTE["target"], linestyle="--", linewidth=1.2)
+            ax.text(target, -0.7, f"{target_label}: {fmt.with_unit(target, unit)}", color=PALETTE["target"],
+                    fontsize=8, ha="center", va="bottom")
+        ax.grid(axis="y", visible=False)
+        ax.set_ylabel("")
+        fig.tight_layout()
+    return fig
+
+
+def grouped_bars(frame: pd.DataFrame, category: str, group: str, value: str, unit: str,
+                 target: float | None = None):
+    """Side-by-side bars, e.g. one bar per province for each level (tỉnh / huyện / xã)."""
+    rows = frame.dropna(subset=[value])
+    with house_style():
+        fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+        sns.barplot(data=rows, x=category, y=value, hue=group, ax=ax,
+                    palette=[PALETTE["main"], PALETTE["second"], "#6a9fd4", "#f2c078"][: rows[group].nunique()])
+        ax.yaxis.set_major_formatter(fmt.axis_formatter(unit))
+        for container in ax.containers:
+            ax.bar_label(container, labels=[fmt.with_unit(v, unit) for v in container.datavalues], fontsize=7,
+                         padding=2)
+        if target is not None:
+            ax.axhline(target, color=PALETTE["target"], linestyle="--", linewidth=1.2,
+                       label=f"Mục tiêu {fmt.with_unit(target, unit)}")
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        top = max([*rows[value].tolist(), target or 0]) or 1
+        ax.set_ylim(0, top * 1.2)
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+        fig.tight_layout()
+    return fig
+
+
+def scorecard(frame: pd.DataFrame, label: str = "pillar", counts=("Đạt", "Chưa đạt", "Chưa có số liệu")):
+    """Stacked horizontal bars of target verdicts per pillar, each segment labelled with its count."""
+    with house_style():
+        fig, ax = plt.subplots(figsize=(WIDTH, max(1.6, 0.5 * len(frame) + 0.9)))
+        left = pd.Series(0.0, index=frame.index)
+        for status in counts:
+            widths = frame[status].astype(float)
+            ax.barh(frame[label], widths, left=left, color=STATUS_COLORS[status], label=status, height=0.6)
+            for y, (w, x0) in enumerate(zip(widths, left)):
+                if w > 0:
+                    ax.text(x0 + w / 2, y, fmt.number(w, 0), ha="center", va="center", color="white", fontsize=8)
+            left = left + widths
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(fmt.axis_formatter())
+        ax.set_xlabel("Số mục tiêu")
+        ax.legend(frameon=False, ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+        ax.grid(axis="y", visible=False)
+        fig.tight_layout()
+    return fig
+
+
+def trend(frame: pd.DataFrame, date: str, value: str, unit: str, series: str | None = None,
+          target: float | None = None):
+    """A line over time (one line per `series` when given), points labelled."""
+    rows = frame.dropna(subset=[value]).sort_values(date)
+    with house_style():
+        fig, ax = plt.subplots(figsize=(WIDTH, 3.0))
+        groups = rows.groupby(series) if series else [("", rows)]
+        for i, (name, part) in enumerate(groups):
+            color = [PALETTE["main"], PALETTE["second"], "#6a9fd4"][i % 3]
+            ax.plot(part[date], part[value], marker="o", color=color, label=name or None)
+            for x, y in zip(part[date], part[value]):
+                ax.annotate(fmt.with_unit(y, unit), (x, y), textcoords="offset points", xytext=(0, 6),
+                            ha="center", fontsize=7)
+        ax.yaxis.set_major_formatter(fmt.axis_formatter(unit))
+        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m/%Y"))
+        if target is not None:
+            ax.axhline(target, color=PALETTE["target"], linestyle="--", linewidth=1.2,
+                       label=f"Mục tiêu {fmt.with_unit(target, unit)}")
+        if series or target is not None:
+            ax.legend(frameon=False, fontsize=8)
+        fig.tight_layout()
+    return fig

@@ -1,0 +1,85 @@
+"""Vietnamese number and date formats, through Babel's `vi_VN` locale, never by hand.
+
+    number(3348092)        -> '3.348.092'
+    number(29.45)          -> '29,45'
+    percent(72.05)         -> '72,05%'    (the argument is already in percent)
+    day(date(2023, 8, 30)) -> '30/8/2023'
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+LOCALE = "vi_VN"
+MISSING = "Chưa có số liệu"
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value, decimals: int | None = None) -> str:
+    """A number with Vietnamese grouping and decimal comma.
+
+    With `decimals=None` up to three significant decimals are kept, trailing zeros dropped.
+    """
+    if _is_missing(value):
+        return MISSING
+    if decimals is None:
+        pattern = "#,##0.###"
+    elif decimals == 0:
+        pattern = "#,##0"
+    else:
+        pattern = "#,##0." + "0" * decimals
+    return format_decimal(value, format=pattern, locale=LOCALE)
+
+
+def percent(value, decimals: int | None = None) -> str:
+    """A value already expressed in percent: 72.05 -> '72,05%'."""
+    if _is_missing(value):
+        return MISSING
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else 2
+        text = format_decimal(value, format="#,##0.##", locale=LOCALE)
+    else:
+        text = number(value, decimals)
+    return f"{text}%"
+
+
+def points(value, decimals: int = 2) -> str:
+    """A difference of two percentages: 'điểm phần trăm'."""
+    return f"{format_decimal(abs(value), format='#,##0.' + '#' * decimals, locale=LOCALE)} điểm phần trăm"
+
+
+def day(value: date | None) -> str:
+    if value is None:
+        return MISSING
+    return format_date(value, "d/M/yyyy", locale=LOCALE)
+
+
+def with_unit(value, unit: str) -> str:
+    """'29,45 Mbps', '72,05%', '3.348.092 thuê bao'."""
+    if _is_missing(value):
+        return MISSING
+    if unit == "%":
+        return percent(value)
+    return f"{number(value)} {unit}".strip()
+
+
+def ratio(numerator, denominator, unit: str = "") -> str:
+    """'3.743/3.806 thôn, bản'."""
+    text = f"{number(numerator, 0)}/{number(denominator, 0)}"
+    return f"{text} {unit}".strip()
+
+
+def axis_formatter(unit: str = ""):
+    """A matplotlib tick formatter printing Vietnamese numbers (and % when asked)."""
+    from matplotlib.ticker import FuncFormatter
+
+    if unit == "%":
+        return FuncFormatter(lambda x, _pos: percent(round(x, 2)))
+    return FuncFormatter(lambda x, _pos: number(round(x, 2)))

@@ -1,0 +1,95 @@
+"""Sentences in the register of a provincial report, written only from what the data holds.
+
+Each helper takes observations and evaluations and returns Vietnamese text; a missing figure is
+said plainly ("Chưa có số liệu"), never replaced by zero.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import fmt, schema
+from .selection import MET, NO_DATA, NOT_MET, Evaluation, Obs
+
+RULE_TEXT = {">=": "≥", ">": ">", "=": "=", "<=": "≤"}
+
+
+def figure_text(obs: Obs, count_unit: str = "") -> str:
+    """The figure as the report prints it: '72,05% (293.670/407.595 hồ sơ)', '3.743/3.806 thôn, bản'."""
+    if obs.value is None and obs.numerator is None:
+        return obs.status or fmt.MISSING
+    if obs.unit == schema.PERCENT:
+        if obs.numerator is not None and obs.denominator:
+            pair = fmt.ratio(obs.numerator, obs.denominator, count_unit)
+            if obs.value is None:  # only x/y printed: the share is computed, and shown after it
+                return f"{pair} ({fmt.percent(round(obs.rate, 2))})"
+            return f"{fmt.percent(obs.value)} ({pair})"
+        return fmt.percent(obs.value)
+    if obs.denominator and obs.unit == "hạng":
+        return f"{fmt.number(obs.value)}/{fmt.number(obs.denominator)}"
+    if obs.denominator:
+        return fmt.ratio(obs.value, obs.denominator, obs.unit)
+    return fmt.with_unit(obs.value, obs.unit)
+
+
+def when_text(obs: Obs) -> str:
+    if obs.since:
+        return f"từ {fmt.day(obs.since)} đến {fmt.day(obs.as_of)}"
+    return f"tính đến {fmt.day(obs.as_of)}"
+
+
+def change_text(current: Obs, before: Obs | None, higher_is_better: bool = True) -> str:
+    """'tăng 2,1 điểm phần trăm so với 70% (31/12/2022)', or '' when there is nothing to compare."""
+    if before is None or current.number is None or before.number is None:
+        return ""
+    delta = current.number - before.number
+    base = f"so với {fmt.with_unit(before.number, current.unit)} ({fmt.day(before.as_of)})"
+    if abs(delta) < 1e-9:
+        return f"không đổi {base}"
+    word = "tăng" if delta > 0 else "giảm"
+    if current.unit == "hạng":
+        word = "tăng" if delta < 0 else "giảm"  # a smaller rank number is a climb
+        amount = f"{fmt.number(abs(delta))} bậc"
+    elif current.unit == schema.PERCENT:
+        amount = fmt.points(delta)
+    else:
+        amount = fmt.with_unit(abs(delta), current.unit)
+    return f"{word} {amount} {base}"
+
+
+def target_text(target: pd.Series) -> str:
+    """'≥ 70%', '50–80%', 'Hoàn thành', '≥ 1.708.473 tài khoản'."""
+    rule, unit = target["rule"], target["unit"]
+    if rule == "status":
+        return str(target["status"])
+    if rule == "range":
+        low, high = fmt.number(target["value"]), fmt.number(target["value_max"])
+        return f"{low}–{high}{'%' if unit == schema.PERCENT else ' ' + unit}"
+    return f"{RULE_TEXT[rule]} {fmt.with_unit(target['value'], unit)}"
+
+
+def verdict_text(evaluation: Evaluation) -> str:
+    return {MET: "đạt", NOT_MET: "chưa đạt", NO_DATA: "chưa có số liệu để đánh giá"}[evaluation.status]
+
+
+def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, count_unit: str = "",
+                       higher_is_better: bool = True, target: pd.Series | None = None,
+                       evaluation: Evaluation | None = None) -> str:
+    """One sentence for one indicator: value, unit, date, change, target and verdict."""
+    if obs is None:
+        sentence = f"{name}: {fmt.MISSING.lower()} trong kỳ báo cáo."
+    else:
+        label = "là" if obs.value is None and obs.numerator is None else "đạt"
+        sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)})"
+        change = change_text(obs, before, higher_is_better)
+        sentence += f", {change}." if change else "."
+    if target is not None and evaluation is not None:
+        due = fmt.day(target["target_date"].date())
+        sentence += (f" Mục tiêu {target_text(target)} đến {due} ({target['plan']}): "
+                     f"{verdict_text(evaluation)}.")
+    return sentence
+
+
+def tally_text(pillar_name: str, met: int, total: int) -> str:
+    """'đạt 8/11 mục tiêu về Chính quyền số'."""
+    return f"đạt {met}/{total} mục tiêu về {pillar_name}"

@@ -1,0 +1,266 @@
+"""From executed notebooks to bao-cao.html, bao-cao.pdf and bao-cao.docx.
+
+1. `prepare`: nbconvert preprocessors strip what a reader must not see — Papermill's metadata
+   (input/output paths, environment), the parameters cells, every code cell's source, stderr and
+   error outputs, plain-text reprs — leaving Markdown, tables and figures.
+2. Either engine renders the prepared notebooks:
+   - `quarto`: a Quarto book from `_quarto.yml`, rendered without executing;
+   - `pandoc`: pandoc reads one notebook per call (several at once fail with "expected nbformat
+     <= 3"), so each chapter becomes Markdown, the chapters are joined under a title block, and
+     the joined document becomes HTML (self-contained), DOCX, and typst source that the `typst`
+     compiler turns into the PDF.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+from .errors import RenderError
+from .paths import TEMPLATES_DIR
+
+FORMATS = ("html", "pdf", "docx")
+OUTPUT_NAME = "bao-cao"
+REMOVE_TAGS = {"remove-cell", "parameters", "injected-parameters"}
+READER_MIME = {"text/markdown", "text/html", "image/png", "image/svg+xml"}
+
+
+class HideCodePreprocessor(Preprocessor):
+    """The report shows no code: blank every code cell's source, keep only reader outputs.
+
+    Outputs kept: display data carrying Markdown, HTML or an image. Dropped: streams (prints,
+    warnings), errors (tracebacks), and bare text reprs. Code cells left with no output go.
+    """
+
+    def preprocess(self, nb, resources):
+        kept = []
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.source = ""
+                cell.outputs = [o for o in cell.get("outputs", [])
+                                if o.get("output_type") in ("display_data", "execute_result")
+                                and READER_MIME & set(o.get("data", {}))]
+                for output in cell.outputs:
+                    output.pop("execution_count", None)
+                    output["metadata"] = {}
+                cell.execution_count = None
+                if not cell.outputs:
+                    continue
+            kept.append(cell)
+        nb.cells = kept
+        return nb, resources
+
+
+class StripMachinePreprocessor(Preprocessor):
+    """Remove what Papermill and Jupyter record about the run: `metadata.papermill` of the
+    notebook and of every cell (paths, environment, timings) and cell execution timestamps.
+    nbconvert's ClearMetadataPreprocessor only touches code cells; this covers every cell."""
+
+    keep_cell = ("tags",)
+
+    def preprocess(self, nb, resources):
+        nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
+        for cell in nb.cells:
+            cell.metadata = {k: v for k, v in cell.metadata.items() if k in self.keep_cell}
+        return nb, resources
+
+
+def prepare(executed: Path, target: Path) -> Path:
+    """Write a copy of an executed notebook that is fit to publish."""
+    nb = nbformat.read(str(executed), as_version=4)
+    resources: dict = {}
+    steps = [
+        TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True),
+        HideCodePreprocessor(enabled=True),
+        StripMachinePreprocessor(enabled=True),
+    ]
+    for step in steps:
+        nb, resources = step.preprocess(nb, resources)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(target))
+    return target
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What the title page says."""
+
+    title: str  # "BÁO CÁO"
+    subtitle: str  # "Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023"
+    issuer: str
+    cutoff: str  # "Số liệu tính đến ngày 30/9/2023"
+    date: str  # "Nghệ An, quý III năm 2023"
+    sources_markdown: str  # the closing list of sources
+
+
+def pandoc_path() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def _run(cmd: list[str], cwd: Path, what: str) -> None:
+    proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RenderError(f"{what} thất bại (mã {proc.returncode}): {proc.stderr.strip()[:2000]}")
+
+
+def _yaml_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_pandoc(prepared: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path) -> list[Path]:
+    pandoc = pandoc_path()
+    workdir.mkdir(parents=True, exist_ok=True)
+    filt = str(TEMPLATES_DIR / "report.lua")
+
+    def chapter_md(nb_path: Path) -> Path:
+        md = workdir / f"{nb_path.stem}.md"
+        _run([pandoc, str(nb_path), "-f", "ipynb", "-t", "markdown", "--lua-filter", filt, "--wrap=none",
+              "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
+        return md
+
+    with ThreadPoolExecutor(max_workers=min(4, len(prepared) or 1)) as pool:
+        parts = list(pool.map(chapter_md, prepared))
+
+    front = "\n".join([
+        "---",
+        f"title: {_yaml_str(meta.title)}",
+        f"subtitle: {_yaml_str(meta.subtitle)}",
+        f"author: {_yaml_str(meta.issuer)}",
+        f"date: {_yaml_str(meta.date)}",
+        f"issuer: {_yaml_str(meta.issuer)}",
+        f"cutoff: {_yaml_str(meta.cutoff)}",
+        "lang: vi",
+        f"toc-title: {_yaml_str('Mục lục')}",
+        "---",
+        "",
+        f"*{meta.cutoff}.*",
+        "",
+        "",
+    ])
+    body = "\n\n".join(p.read_text(encoding="utf-8") for p in parts)
+    joined = workdir / f"{OUTPUT_NAME}.md"
+    joined.write_text(front + body + "\n\n" + meta.sources_markdown + "\n", encoding="utf-8")
+
+    common = [pandoc, str(joined), "-f", "markdown", "--toc", "--toc-depth=2", "--number-sections",
+              "--resource-path", str(workdir)]
+    outputs: list[Path] = []
+
+    def html() -> Path:
+        out = workdir / f"{OUTPUT_NAME}.html"
+        _run(common + ["-t", "html5", "-s", "--embed-resources", "--css", str(TEMPLATES_DIR / "report.css"),
+                       "-M", f"pagetitle={meta.title} – {meta.subtitle}", "-o", str(out)], workdir, "pandoc (HTML)")
+        return out
+
+    def docx() -> Path:
+        out = workdir / f"{OUTPUT_NAME}.docx"
+        _run(common + ["-t", "docx", "-o", str(out)], workdir, "pandoc (DOCX)")
+        return out
+
+    def pdf() -> Path:
+        import typst
+
+        typ = workdir / f"{OUTPUT_NAME}.typ"
+        _run(common + ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"), "--extract-media", "media",
+                       "-o", str(typ)], workdir, "pandoc (typst)")
+        out = workdir / f"{OUTPUT_NAME}.pdf"
+        try:
+            typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(font_dir())],
+                          ignore_system_fonts=True)
+        except Exception as exc:  # typst raises its own error types
+            raise RenderError(f"typst thất bại: {exc}") from None
+        return out
+
+    jobs = {"html": html, "docx": docx, "pdf": pdf}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(jobs[f]) for f in formats]
+        outputs = [f.result() for f in futures]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    published = []
+    for path in outputs:
+        dest = out_dir / path.name
+        shutil.copyfile(path, dest)
+        published.append(dest)
+    return published
+
+
+def font_dir() -> Path:
+    """DejaVu fonts ship with matplotlib: a Vietnamese-capable font on every machine."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+def quarto_available() -> bool:
+    return shutil.which("quarto") is not None
+
+
+def render_quarto(prepared: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
+                  quarto_yml: Path) -> list[Path]:
+    """Render a Quarto book made from the project's `_quarto.yml` and the prepared notebooks."""
+    import yaml
+
+    project_dir = workdir / "quarto"
+    project_dir.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load(quarto_yml.read_text(encoding="utf-8"))
+    chapters = []
+    for nb_path in prepared:
+        shutil.copyfile(nb_path, project_dir / nb_path.name)
+        chapters.append(nb_path.name)
+    (project_dir / "index.qmd").write_text(
+        f"# Lời giới thiệu {{.unnumbered}}\n\n**{meta.subtitle}**\n\n{meta.issuer}\n\n*{meta.cutoff}.*\n",
+        encoding="utf-8")
+    (project_dir / "nguon.qmd").write_text(meta.sources_markdown.replace("# Nguồn số liệu", "# Nguồn số liệu {.unnumbered}", 1),
+                                           encoding="utf-8")
+    book = config.setdefault("book", {})
+    book.update({"title": meta.title, "subtitle": meta.subtitle, "author": meta.issuer, "date": meta.date,
+                 "chapters": ["index.qmd", *chapters, "nguon.qmd"], "output-file": OUTPUT_NAME})
+    config.setdefault("project", {})["output-dir"] = "_book"
+    config["project"].pop("render", None)
+    (project_dir / "_quarto.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+                                             encoding="utf-8")
+    to = ",".join({"pdf": "pdf", "html": "html", "docx": "docx"}[f] for f in formats)
+    _run(["quarto", "render", str(project_dir), "--to", to, "--no-execute"], project_dir, "quarto render")
+    book_dir = project_dir / "_book"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    published = []
+    for fmt in formats:
+        if fmt == "html":
+            site = out_dir / f"{OUTPUT_NAME}-html"
+            shutil.copytree(book_dir, site, ignore=shutil.ignore_patterns("*.pdf", "*.docx"), dirs_exist_ok=True)
+            redirect = out_dir / f"{OUTPUT_NAME}.html"
+            redirect.write_text(
+                f'<!doctype html><html lang="vi"><meta charset="utf-8"><meta http-equiv="refresh" '
+                f'content="0; url={OUTPUT_NAME}-html/index.html"><title>{meta.subtitle}</title>'
+                f'<a href="{OUTPUT_NAME}-html/index.html">{meta.subtitle}</a></html>', encoding="utf-8")
+            published += [redirect, site]
+        else:
+            found = next(book_dir.rglob(f"*.{fmt}"), None)
+            if found is None:
+                raise RenderError(f"quarto không tạo ra tệp .{fmt}")
+            dest = out_dir / f"{OUTPUT_NAME}.{fmt}"
+            shutil.copyfile(found, dest)
+            published.append(dest)
+    return published
+
+
+def render(prepared: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
+           engine: str, quarto_yml: Path) -> tuple[str, list[Path]]:
+    """Render with the chosen engine; 'auto' takes Quarto when it is on PATH."""
+    chosen = engine
+    if engine == "auto":
+        chosen = "quarto" if quarto_available() else "pandoc"
+    if chosen == "quarto":
+        if not quarto_available():
+            raise RenderError("Không tìm thấy quarto trên PATH; dùng --engine pandoc hoặc --engine auto.")
+        return chosen, render_quarto(prepared, workdir, meta, formats, out_dir, quarto_yml)
+    return chosen, render_pandoc(prepared, workdir, meta, formats, out_dir)
+

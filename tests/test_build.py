@@ -1,0 +1,198 @@
+"""End to end: real data, real kernels, real pandoc and typst. Slower; marked e2e."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import json
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from docx import Document
+from pypdf import PdfReader
+
+from dxreport.build import build
+from dxreport.cli import main
+from dxreport.errors import ChapterError
+
+from conftest import make_project, set_cell
+
+pytestmark = pytest.mark.e2e
+CHAPTER = "02-ha-tang-so.ipynb"
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(str(path)).pages)
+
+
+def docx_xml(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist() if n.endswith(".xml"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("proj"), [CHAPTER])
+    result = build("nghe-an", "2023-Q3", root=root, progress=False)
+    return root, result
+
+
+def test_three_formats_are_published(built):
+    _, result = built
+    assert sorted(p.name for p in result.files) == ["bao-cao.docx", "bao-cao.html", "bao-cao.pdf"]
+    assert result.engine == "pandoc" or shutil.which("quarto")
+    assert result.executed == [CHAPTER]
+
+
+def test_html_has_heading_figure_table_and_vietnamese_numbers(built):
+    _, result = built
+    html = (result.out_dir / "bao-cao.html").read_text(encoding="utf-8")
+    assert 'lang="vi"' in html
+    assert "Hạ tầng số</h1>" in html or "Hạ tầng số</span></h1>" in html
+    assert re.search(r'<figure>\s*<img[^>]*src="data:image/png;base64,', html)
+    assert re.search(r"<figcaption[^>]*>Hình 2\.1\. ", html)
+    assert "<table" in html and "Bảng 2.1." in html
+    assert "29,45 Mbps" in html and "3.743/3.806 thôn, bản" in html and "3.348.092 thuê bao" in html
+    assert "Mục lục" in html
+    assert "print(" not in html and "open_chapter" not in html  # no code in the report
+
+
+def test_pdf_pages_and_vietnamese_text_survive(built):
+    _, result = built
+    pdf = result.out_dir / "bao-cao.pdf"
+    assert len(PdfReader(str(pdf)).pages) >= 4
+    text = pdf_text(pdf)
+    for phrase in ("BÁO CÁO", "Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023", "Hạ tầng số",
+                   "Băng rộng di động", "29,45 Mbps", "Mục lục", "Nguồn số liệu"):
+        assert phrase in text, phrase
+
+
+def test_docx_has_headings_and_real_tables(built):
+    _, result = built
+    doc = Document(str(result.out_dir / "bao-cao.docx"))
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert any("Hạ tầng số" in h for h in headings)
+    assert any("Băng rộng di động" in h for h in headings)
+    assert len(doc.tables) >= 3
+    assert any("29,45 Mbps" in cell.text for table in doc.tables for row in table.rows for cell in row.cells)
+
+
+def test_nothing_published_reveals_the_machine(built):
+    root, result = built
+    secrets = [str(root), str(Path.home()), "/root/", "/home/", "/tmp/", "Traceback", "papermill"]
+    user = getpass.getuser()
+    if len(user) > 4:
+        secrets.append(user)
+    texts = {
+        "html": (result.out_dir / "bao-cao.html").read_text(encoding="utf-8"),
+        "pdf": pdf_text(result.out_dir / "bao-cao.pdf"),
+        "docx": docx_xml(result.out_dir / "bao-cao.docx"),
+    }
+    for name, text in texts.items():
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} found in {name}"
+    for nb_path in (result.out_dir / "notebooks").glob("*.ipynb"):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        assert "papermill" not in nb["metadata"]
+        assert all("papermill" not in c["metadata"] for c in nb["cells"])
+
+
+def test_rebuild_with_nothing_changed_is_skipped(built):
+    root, result = built
+    before = {p: p.stat().st_mtime_ns for p in result.files}
+    again = build("nghe-an", "2023-Q3", root=root, progress=False)
+    assert again.skipped
+    assert {p: p.stat().st_mtime_ns for p in again.files} == before
+
+
+def test_changed_data_rebuilds_and_shows_the_new_figure(tmp_path):
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    first = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",))
+    assert "29,45 Mbps" in (first.out_dir / "bao-cao.html").read_text(encoding="utf-8")
+    obs = root / "data" / "observations.csv"
+    text = obs.read_text(encoding="utf-8")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if ",bbdd_toc_do,,2023-08-30," in row)
+    set_cell(obs, line, "value", "31.5")
+    set_cell(obs, line, "note", "SỬA ĐỔI GIẢ LẬP trong kiểm thử")
+    second = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",))
+    assert not second.skipped and second.executed == [CHAPTER]
+    html = (second.out_dir / "bao-cao.html").read_text(encoding="utf-8")
+    assert "31,5 Mbps" in html and "29,45 Mbps" not in html
+    # a different period is a different key: no stale cache is served
+    third = build("nghe-an", "2025-Q4", root=root, progress=False, formats=("html",))
+    assert not third.skipped and third.executed == [CHAPTER]
+
+
+def _failing_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('province = "nghe-an"\nperiod = None\ndata_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chương lỗi"), params,
+                nbformat.v4.new_code_cell('raise ValueError("lỗi cố ý trong kiểm thử")')]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_failing_chapter_fails_the_build_and_keeps_the_previous_report(tmp_path):
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    good = build("nghe-an", "2023-Q3", root=root, progress=False)
+    before = {p.name: p.read_bytes() for p in good.files}
+    _failing_notebook(root / "notebooks" / "09-loi.ipynb")
+    with pytest.raises(ChapterError) as err:
+        build("nghe-an", "2023-Q3", root=root, progress=False)
+    assert err.value.chapter == "09-loi" and err.value.cell_index is not None
+    assert err.value.ename == "ValueError" and "lỗi cố ý" in err.value.evalue
+    assert "09-loi" in str(err.value) and "ValueError" in str(err.value)
+    assert {p.name: p.read_bytes() for p in good.files} == before
+    leftovers = [p.name for p in (root / "outputs" / "nghe-an").iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+    assert leftovers == []
+
+
+def test_parallel_builds_and_workers_do_not_race(tmp_path):
+    """Two builds at once, each with two warm kernels: every kernel start is serialised."""
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    shutil.copyfile(root / "notebooks" / CHAPTER, root / "notebooks" / "03-ha-tang-so-ban-sao.ipynb")
+    results, errors = {}, []
+
+    def run(period):
+        try:
+            results[period] = build("nghe-an", period, root=root, progress=False, workers=2, formats=("html",))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in ("2023-Q3", "2023-10")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    q3 = (results["2023-Q3"].out_dir / "bao-cao.html").read_text(encoding="utf-8")
+    oct_ = (results["2023-10"].out_dir / "bao-cao.html").read_text(encoding="utf-8")
+    assert "quý III năm 2023" in q3 and "đến hết tháng 10 năm 2023" in oct_
+    assert len(re.findall(r"<figcaption[^>]*>Hình 2\.1\. ", q3)) == 2
+    assert len(results["2023-10"].executed) == 2
+
+
+def test_cli_refuses_bad_province_and_period(capsys):
+    assert main(["build", "--province", "quang-tri", "--period", "2023-Q3"]) == 1
+    err = capsys.readouterr().err
+    assert "quang-tri" in err and "nghe-an" in err and "ha-tinh" in err
+    assert main(["build", "--province", "nghe-an", "--period", "2023-Q5"]) == 1
+    err = capsys.readouterr().err
+    assert "2023-Q5" in err and "2023-Q1" in err and "2023-10" in err
+
+
+@pytest.mark.quarto
+@pytest.mark.skipif(shutil.which("quarto") is None,
+                    reason="quarto is not on PATH (conda route: environment.yml installs it from conda-forge)")
+def test_quarto_engine_renders_the_same_book(tmp_path):
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    result = build("nghe-an", "2023-Q3", root=root, progress=False, engine="quarto")
+    assert result.engine == "quarto"
+    assert (result.out_dir / "bao-cao.pdf").exists() and (result.out_dir / "bao-cao.docx").exists()
+    assert "Hạ tầng số" in pdf_text(result.out_dir / "bao-cao.pdf")

@@ -1,0 +1,52 @@
+"""Display objects and charts: Markdown beside HTML, Vietnamese numbers, targets drawn."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dxreport import charts
+from dxreport.chapter import open_chapter
+from dxreport.display import Table
+
+
+def test_table_emits_markdown_with_caption_and_html_beside_it():
+    table = Table(pd.DataFrame({"Chỉ tiêu": ["A|B"], "Giá trị": ["72,05%"]}), "Bảng 2.1", "Thử", "Nguồn X")
+    md = table._repr_markdown_()
+    assert md.splitlines()[0] == "| Chỉ tiêu | Giá trị |"
+    assert "A\\|B" in md and ": Bảng 2.1. Thử" in md and "*Nguồn: Nguồn X*" in md
+    html = table._repr_html_()
+    assert "<caption>Bảng 2.1. Thử</caption>" in html and "72,05%" in html
+
+
+def test_bars_use_vietnamese_tick_labels_and_draw_the_target():
+    frame = pd.DataFrame({"label": ["cấp tỉnh", "cấp huyện", "cấp xã"], "value": [1500.5, 2500.0, None]})
+    fig = charts.bars(frame, "label", "value", "hồ sơ", target=2000)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert any("." in t for t in ticks if t not in ("0",))  # thousands separator is a dot
+    assert len(ax.patches) == 2  # the missing value is not drawn as a zero bar
+    assert any(abs(line.get_xdata()[0] - 2000) < 1e-9 for line in ax.get_lines())
+    assert any("1.500,5 hồ sơ" in t.get_text() for t in ax.texts)
+
+
+def test_scorecard_counts_each_status():
+    frame = pd.DataFrame({"pillar_name": ["Chính quyền số"], "Đạt": [8], "Chưa đạt": [3], "Chưa có số liệu": [0]})
+    fig = charts.scorecard(frame, label="pillar_name")
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == ["8", "3"]
+
+
+def test_chapter_numbers_figures_and_tables_and_records_key_figures(data_dir):
+    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)
+    blocks = ch.section("co-quan-nha-nuoc")
+    titles = [getattr(b, "title", "") for b in blocks]
+    assert "Bảng 2.1. Hạ tầng số của cơ quan nhà nước: kết quả quý III năm 2023" in titles
+    assert any(t.startswith("Hình 2.1.") for t in titles)
+    assert "may_chu/cấp tỉnh: 150 máy chủ @ 31/8/2023" in ch.key_figures()
+
+
+def test_empty_section_says_so(data_dir):
+    ch = open_chapter("ha-tang-so", "nghe-an", "2021-Q1", data_dir)
+    blocks = ch.section("di-dong")
+    assert blocks[0].markdown == "Chưa có số liệu cho mục này trong kỳ báo cáo."
