@@ -29,6 +29,7 @@ class Section:
     title: str
     indicators: tuple[str, ...]
     chart: str | None = None  # indicator id whose breakdown (or value) is drawn
+    auto: bool = False  # the chapter's other indicators with data or a target, as a table
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ChapterSpec:
     title: str
     notebook: str
     sections: tuple[Section, ...] = ()
+    intro_vi: str = ""  # opening paragraph of a chapter without indicator sections
 
 
 def default_period(data: Data, province: str) -> Period:
@@ -79,9 +81,10 @@ class Chapter:
         self._figures += 1
         return Figure.from_matplotlib(fig, f"Hình {self.number}.{self._figures}", caption, source)
 
-    def table(self, frame: pd.DataFrame, caption: str, source: str = "", align: list[str] | None = None) -> Table:
+    def table(self, frame: pd.DataFrame, caption: str, source: str = "", align: list[str] | None = None,
+              widths: list[int] | None = None) -> Table:
         self._tables += 1
-        return Table(frame, f"Bảng {self.number}.{self._tables}", caption, source, align or [])
+        return Table(frame, f"Bảng {self.number}.{self._tables}", caption, source, align or [], widths or [])
 
     @staticmethod
     def text(markdown: str) -> Text:
@@ -104,7 +107,10 @@ class Chapter:
         """The display objects of one section of this chapter (see `chapters.CHAPTERS`)."""
         from . import chapters, sections
 
-        return sections.indicator_section(self, chapters.section(self.spec, slug))
+        chosen = chapters.section(self.spec, slug)
+        if chosen.auto:
+            return sections.other_indicators(self, chosen)
+        return sections.indicator_section(self, chosen)
 
     # -- data access ------------------------------------------------------------------------
     def indicator(self, indicator_id: str) -> pd.Series:

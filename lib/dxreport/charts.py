@@ -28,7 +28,9 @@ PALETTE = {
     "no_data": "#9e9e9e",
     "grid": "#d9d9d9",
 }
-STATUS_COLORS = {"Đạt": PALETTE["met"], "Chưa đạt": PALETTE["not_met"], "Chưa có số liệu": PALETTE["no_data"]}
+STATUS_COLORS = {"Đạt": PALETTE["met"], "Chưa đạt": PALETTE["not_met"], "Chưa có số liệu": PALETTE["no_data"],
+                 "Hoàn thành": PALETTE["met"], "Đang thực hiện": "#f2a900", "Quá hạn": PALETTE["not_met"],
+                 "Chưa có thông tin": PALETTE["no_data"]}
 WIDTH = 7.0
 
 
@@ -104,8 +106,10 @@ def grouped_bars(frame: pd.DataFrame, category: str, group: str, value: str, uni
     return fig
 
 
-def scorecard(frame: pd.DataFrame, label: str = "pillar", counts=("Đạt", "Chưa đạt", "Chưa có số liệu")):
-    """Stacked horizontal bars of target verdicts per pillar, each segment labelled with its count."""
+def scorecard(frame: pd.DataFrame, label: str = "pillar", counts=("Đạt", "Chưa đạt", "Chưa có số liệu"),
+              xlabel: str = "Số mục tiêu"):
+    """Stacked horizontal bars of verdicts per row (targets per pillar, tasks per plan), each
+    segment labelled with its count."""
     with house_style():
         fig, ax = plt.subplots(figsize=(WIDTH, max(1.6, 0.5 * len(frame) + 0.9)))
         left = pd.Series(0.0, index=frame.index)
@@ -118,7 +122,7 @@ def scorecard(frame: pd.DataFrame, label: str = "pillar", counts=("Đạt", "Ch�
             left = left + widths
         ax.invert_yaxis()
         ax.xaxis.set_major_formatter(fmt.axis_formatter())
-        ax.set_xlabel("Số mục tiêu")
+        ax.set_xlabel(xlabel)
         ax.legend(frameon=False, ncol=3, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
         ax.grid(axis="y", visible=False)
         fig.tight_layout()
@@ -126,8 +130,9 @@ def scorecard(frame: pd.DataFrame, label: str = "pillar", counts=("Đạt", "Ch�
 
 
 def trend(frame: pd.DataFrame, date: str, value: str, unit: str, series: str | None = None,
-          target: float | None = None):
-    """A line over time (one line per `series` when given), points labelled."""
+          target: float | None = None, invert: bool = False):
+    """A line over time (one line per `series` when given), points labelled; `invert` puts
+    small values on top (ranks)."""
     rows = frame.dropna(subset=[value]).sort_values(date)
     with house_style():
         fig, ax = plt.subplots(figsize=(WIDTH, 3.0))
@@ -143,6 +148,8 @@ def trend(frame: pd.DataFrame, date: str, value: str, unit: str, series: str | N
         if target is not None:
             ax.axhline(target, color=PALETTE["target"], linestyle="--", linewidth=1.2,
                        label=f"Mục tiêu {fmt.with_unit(target, unit)}")
+        if invert:
+            ax.invert_yaxis()
         if series or target is not None:
             ax.legend(frameon=False, fontsize=8)
         fig.tight_layout()

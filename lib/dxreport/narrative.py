@@ -79,7 +79,8 @@ def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, co
     if obs is None:
         sentence = f"{name}: {fmt.MISSING.lower()} trong kỳ báo cáo."
     else:
-        label = "là" if obs.value is None and obs.numerator is None else "đạt"
+        label = ("đứng thứ" if obs.unit == "hạng" else
+                 "là" if obs.value is None and obs.numerator is None else "đạt")
         sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)})"
         change = change_text(obs, before, higher_is_better)
         sentence += f", {change}." if change else "."

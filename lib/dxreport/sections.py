@@ -13,9 +13,15 @@ from .chapter import Chapter, Section
 from .selection import MET, NO_DATA, NOT_MET
 
 NO_DATA_SECTION = "Chưa có số liệu cho mục này trong kỳ báo cáo."
+TABLE_COLUMNS = ["Chỉ tiêu", "Kết quả", "Tính đến", "Mục tiêu", "Đánh giá"]
+TABLE_ALIGN = ["l", "r", "r", "r", "l"]
+TABLE_WIDTHS = [42, 20, 12, 12, 14]
 
 
 def intro(ch: Chapter) -> list:
+    if ch.spec.intro_vi:
+        return [ch.text(ch.spec.intro_vi.format(province=ch.province_name, period=ch.period.label_vi,
+                                                until=fmt.day(ch.until)))]
     ids = {i for s in ch.spec.sections for i in s.indicators} or set(
         ch.data.indicators.loc[ch.data.indicators["pillar"].isin(ch.pillars), "indicator_id"])
     obs = ch.data.observations
@@ -67,15 +73,15 @@ def indicator_section(ch: Chapter, section: Section) -> list:
     if not cited:
         out = [ch.text(NO_DATA_SECTION)]
         if rows:
-            out.append(ch.table(pd.DataFrame(rows, columns=["Chỉ tiêu", "Kết quả", "Tính đến", "Mục tiêu", "Đánh giá"]),
-                                f"{section.title}: mục tiêu và kết quả", ch.cite_all([])or "Dữ liệu dxreport",
-                                align=["l", "r", "r", "r", "l"]))
+            targets = [ch.target_for(i) for i in section.indicators if i in known]
+            out.append(ch.table(pd.DataFrame(rows, columns=TABLE_COLUMNS), f"{section.title}: mục tiêu và kết quả",
+                                ch.cite_parts(t["source"] for t in targets if t is not None),
+                                align=TABLE_ALIGN, widths=TABLE_WIDTHS))
         return out
-    out = [ch.text(" ".join(f"- {s}" if len(sentences) > 1 else s for s in sentences)
-                   if len(sentences) == 1 else "\n".join(f"- {s}" for s in sentences))]
-    frame = pd.DataFrame(rows, columns=["Chỉ tiêu", "Kết quả", "Tính đến", "Mục tiêu", "Đánh giá"])
+    out = [ch.text(sentences[0] if len(sentences) == 1 else "\n".join(f"- {s}" for s in sentences))]
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     out.append(ch.table(frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
-                        align=["l", "r", "r", "r", "l"]))
+                        align=TABLE_ALIGN, widths=TABLE_WIDTHS))
     if section.chart:
         out += chart_for(ch, section.chart)
     return out
@@ -150,5 +156,227 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
         ch.text(text),
         ch.figure(fig, f"Kết quả thực hiện mục tiêu theo trụ cột, tính đến {fmt.day(ch.until)}",
                   f"Đánh giá của dxreport theo mục tiêu của {plans}"),
-        ch.table(shown.reset_index(drop=True), "Số mục tiêu theo kết quả đánh giá", f"Mục tiêu: {plans}"),
+        ch.table(shown.reset_index(drop=True), "Số mục tiêu theo kết quả đánh giá", f"Mục tiêu: {plans}",
+                 widths=[40, 12, 16, 20, 12]),
     ]
+
+
+def other_indicators(ch: Chapter, section: Section) -> list:
+    """Every indicator of the chapter's pillars not stated elsewhere that has a figure or a target."""
+    listed = {i for s in ch.spec.sections for i in s.indicators}
+    ind = ch.data.indicators
+    candidates = ind.loc[ind["pillar"].isin(ch.pillars) & ~ind["indicator_id"].isin(listed), "indicator_id"]
+    rows, cited = [], []
+    for indicator_id in candidates:
+        for breakdown in [""] + ch.breakdowns(indicator_id):
+            obs = ch.latest(indicator_id, breakdown)
+            row = _row(ch, indicator_id, breakdown)
+            if row is None or (obs is None and breakdown):
+                continue
+            if obs is not None:
+                cited.append(obs)
+                ch.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}", f"{row[1]} @ {row[2]}"))
+            rows.append(row)
+    if not rows:
+        return [ch.text("Không có chỉ tiêu nào khác có số liệu hoặc mục tiêu trong kỳ báo cáo.")]
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    return [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
+            ch.table(frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "dxreport",
+                     align=TABLE_ALIGN, widths=TABLE_WIDTHS)]
+
+
+def dti(ch: Chapter) -> list:
+    """The DTI rank: a sentence, and the ranks of every province over time."""
+    out = []
+    obs = ch.latest("dti_xep_hang") if "dti_xep_hang" in set(ch.data.indicators["indicator_id"]) else None
+    if obs is None:
+        return [ch.text("Chưa có số liệu xếp hạng chỉ số chuyển đổi số cấp tỉnh (DTI) trong kỳ báo cáo.")]
+    out.append(ch.text(ch.sentence("dti_xep_hang", name=f"Chỉ số chuyển đổi số (DTI) của tỉnh {ch.province_name}")))
+    rows = ch.data.observations
+    rows = rows[(rows["indicator_id"] == "dti_xep_hang") & (rows["breakdown"] == "")
+                & (rows["as_of"] <= pd.Timestamp(ch.until))].copy()
+    if len(rows) >= 2:
+        names = ch.data.provinces.set_index("unit_id")["name_vi"]
+        rows["Tỉnh"] = rows["province"].map(names)
+        fig = charts.trend(rows, "as_of", "value", "hạng", series="Tỉnh", invert=True)
+        out.append(ch.figure(fig, "Thứ hạng chỉ số DTI cấp tỉnh qua các năm (thứ hạng càng nhỏ càng tốt; "
+                                  "từ năm 2024 xếp hạng trong 34 tỉnh, thành phố)",
+                             ch.cite_all(selection.Obs.from_row(r) for _, r in rows.iterrows())))
+    return out
+
+
+def own_tally(ch: Chapter) -> list:
+    """What the province's own report says of its targets ('đạt 8/11 mục tiêu về Chính quyền số')."""
+    obs = ch.data.observations
+    rows = obs[(obs["province"] == ch.province) & (obs["indicator_id"] == "muc_tieu_dat")
+               & (obs["as_of"] <= pd.Timestamp(ch.until))]
+    if rows.empty:
+        return []
+    newest = rows[rows["as_of"] == rows["as_of"].max()]
+    parts = [narrative.tally_text(r["breakdown"].capitalize() if r["breakdown"] else "tổng thể",
+                                  int(r["value"]), int(r["denominator"]))
+             for _, r in newest.iterrows() if not pd.isna(r["denominator"])]
+    cited = [selection.Obs.from_row(r) for _, r in newest.iterrows()]
+    return [ch.text(f"Theo báo cáo của tỉnh (tính đến {fmt.day(newest['as_of'].max().date())}), tỉnh "
+                    + "; ".join(parts) + f" (nguồn: {ch.cite_all(cited)}).")]
+
+
+def movers(ch: Chapter, top: int = 6) -> list:
+    """The figures that moved most since their previous value (relative change)."""
+    obs = ch.data.observations
+    rows = obs[(obs["province"] == ch.province) & (obs["as_of"] <= pd.Timestamp(ch.until)) & obs["value"].notna()]
+    found = []
+    for (indicator_id, breakdown), _ in rows.groupby(["indicator_id", "breakdown"]):
+        current = ch.latest(indicator_id, breakdown)
+        before = ch.previous(current)
+        if current is None or before is None or not before.number or current.number is None:
+            continue
+        if current.unit == "hạng":
+            continue  # ranks have their own chart
+        change = (current.number - before.number) / abs(before.number)
+        found.append((abs(change), indicator_id, breakdown, current, before))
+    if not found:
+        return [ch.text("Chưa có chỉ tiêu nào có hai mốc số liệu để so sánh trong kỳ báo cáo.")]
+    found.sort(key=lambda x: -x[0])
+    names = ch.data.indicators.set_index("indicator_id")["name_vi"]
+    table = []
+    for _, indicator_id, breakdown, current, before in found[:top]:
+        label = names[indicator_id] + (f" — {breakdown}" if breakdown else "")
+        table.append([label, f"{fmt.with_unit(before.number, before.unit)} ({fmt.day(before.as_of)})",
+                      f"{fmt.with_unit(current.number, current.unit)} ({fmt.day(current.as_of)})",
+                      narrative.change_text(current, before).split(" so với")[0]])
+    frame = pd.DataFrame(table, columns=["Chỉ tiêu", "Mốc trước", "Mốc mới nhất", "Thay đổi"])
+    cited = [c for *_, c, _ in found[:top]] + [b for *_, b in found[:top]]
+    return [ch.table(frame, "Các chỉ tiêu thay đổi nhiều nhất so với mốc số liệu trước", ch.cite_all(cited),
+                     align=["l", "r", "r", "l"], widths=[40, 22, 22, 16])]
+
+
+def _task_state(row: pd.Series, until: pd.Timestamp) -> str:
+    if row["status"] == "Hoàn thành" and not pd.isna(row["status_as_of"]) and row["status_as_of"] <= until:
+        return "Hoàn thành"
+    if not pd.isna(row["deadline"]) and row["deadline"] < until:
+        return "Quá hạn"
+    if row["status"] == "" or pd.isna(row["status_as_of"]) or row["status_as_of"] > until:
+        return "Chưa có thông tin"
+    return "Đang thực hiện"
+
+
+TASK_STATES = ("Hoàn thành", "Đang thực hiện", "Quá hạn", "Chưa có thông tin")
+
+
+def task_frame(ch: Chapter) -> pd.DataFrame:
+    tasks = ch.data.tasks
+    rows = tasks[tasks["province"] == ch.province].copy()
+    issued = rows["plan"].map(ch.plan_issued)
+    rows = rows[issued.isna() | (issued <= pd.Timestamp(ch.until))]
+    rows["state"] = [_task_state(r, pd.Timestamp(ch.until)) for _, r in rows.iterrows()]
+    return rows
+
+
+def tasks(ch: Chapter) -> list:
+    rows = task_frame(ch)
+    if rows.empty:
+        return [ch.text(f"Chưa có nhiệm vụ nào được giao tính đến {fmt.day(ch.until)}.")]
+    table = (rows.groupby("plan")["state"].value_counts().unstack(fill_value=0)
+             .reindex(columns=list(TASK_STATES), fill_value=0))
+    total = table.sum(axis=1)
+    parts = [f"{plan}: hoàn thành {int(r['Hoàn thành'])}/{int(t)} nhiệm vụ"
+             + (f", quá hạn {int(r['Quá hạn'])}" if r["Quá hạn"] else "")
+             for (plan, r), t in zip(table.iterrows(), total)]
+    for (plan, r), t in zip(table.iterrows(), total):
+        ch.shown.append((f"nhiem_vu/{plan}", f"{int(r['Hoàn thành'])}/{int(t)} hoàn thành, {int(r['Quá hạn'])} quá hạn"))
+    out = [ch.text(f"Tính đến {fmt.day(ch.until)}: " + "; ".join(parts) + ". Một nhiệm vụ được coi là quá hạn khi "
+                   "đã qua thời hạn ghi trong kế hoạch mà chưa được đánh giá hoàn thành; nhiệm vụ chưa có báo cáo "
+                   "tình hình được ghi là chưa có thông tin.")]
+    fig = charts.scorecard(table.reset_index(), label="plan", counts=TASK_STATES, xlabel="Số nhiệm vụ")
+    out.append(ch.figure(fig, f"Tình hình thực hiện nhiệm vụ theo kế hoạch, tính đến {fmt.day(ch.until)}",
+                         ch.cite_parts(rows["source"])))
+    late = rows[rows["state"] == "Quá hạn"]
+    if not late.empty:
+        frame = pd.DataFrame({
+            "Nhiệm vụ": late["name_vi"], "Chủ trì": late["owner"],
+            "Thời hạn": late["deadline"].map(lambda d: fmt.day(d.date()) if not pd.isna(d) else ""),
+            "Tình hình (theo báo cáo)": late["status_text"],
+        })
+        out.append(ch.table(frame.reset_index(drop=True), "Nhiệm vụ quá hạn", ch.cite_parts(late["source"]),
+                            align=["l", "l", "r", "l"], widths=[40, 18, 12, 30]))
+    return out
+
+
+def budget(ch: Chapter) -> list:
+    rows = ch.data.budget
+    rows = rows[(rows["province"] == ch.province) & (rows["year_from"] <= ch.period.year)].copy()
+    if rows.empty:
+        return [ch.text("Chưa có số liệu kinh phí chuyển đổi số trong kỳ báo cáo.")]
+    rows["Năm"] = [str(int(a)) if a == b else f"{int(a)}–{int(b)}" for a, b in zip(rows["year_from"], rows["year_to"])]
+    frame = pd.DataFrame({
+        "Năm": rows["Năm"], "Trụ cột": rows["pillar"].str.capitalize(), "Loại": rows["kind"].str.capitalize(),
+        "Số tiền": rows["amount"].map(lambda v: fmt.with_unit(v, "tỷ đồng")),
+    })
+    for _, r in rows.iterrows():
+        ch.shown.append((f"kinh_phi/{r['Năm']}/{r['pillar']}/{r['kind']}", fmt.with_unit(r["amount"], "tỷ đồng")))
+    out = []
+    pillars = rows[(rows["pillar"] != "tổng") & (rows["year_from"] == rows["year_to"])]
+    if not pillars.empty:
+        year = int(pillars["year_from"].max())
+        part = pillars[pillars["year_from"] == year]
+        total = rows[(rows["pillar"] == "tổng") & (rows["year_from"] == year) & (rows["kind"] == part["kind"].iloc[0])]
+        lead = (f"Năm {year}, tỉnh {part['kind'].iloc[0]} "
+                + (f"{fmt.with_unit(total['amount'].iloc[0], 'tỷ đồng')} cho chuyển đổi số, trong đó " if not total.empty else "")
+                + ", ".join(f"{r['pillar']} {fmt.with_unit(r['amount'], 'tỷ đồng')}" for _, r in part.iterrows()) + ".")
+        out.append(ch.text(lead))
+        fig = charts.bars(part.assign(label=part["pillar"].str.capitalize()), "label", "amount", "tỷ đồng")
+        out.append(ch.figure(fig, f"Kinh phí chuyển đổi số năm {year} theo trụ cột", ch.cite_parts(part["source"])))
+    out.append(ch.table(frame.reset_index(drop=True), "Kinh phí chuyển đổi số theo năm và trụ cột",
+                        ch.cite_parts(rows["source"]), align=["l", "l", "l", "r"], widths=[15, 30, 20, 35]))
+    notes = rows[rows["note"] != ""]
+    if not notes.empty:
+        out.append(ch.text("Ghi chú về số liệu: " + " ".join(f"({r['Năm']}, {r['pillar']}, {r['kind']}) {r['note']}."
+                                                             for _, r in notes.iterrows())))
+    return out
+
+
+def appendix_targets(ch: Chapter) -> list:
+    """The full target table in the shape of the review's appendix 5, one table per plan."""
+    targets = ch.targets()
+    if targets.empty:
+        return [ch.text(f"Không có mục tiêu nào có hiệu lực trong {ch.period.label_vi}.")]
+    assessed = ch.data.assessments
+    assessed = assessed[assessed["as_of"] <= pd.Timestamp(ch.until)].sort_values("as_of").drop_duplicates(
+        "target_id", keep="last").set_index("target_id")
+    units = ch.data.indicators.set_index("indicator_id")["count_unit"]
+    out = []
+    for plan, group in targets.groupby("plan", sort=False):
+        rows = []
+        for number, (_, t) in enumerate(group.iterrows(), start=1):
+            ev = ch.evaluate(t)
+            result = (narrative.figure_text(ev.obs, units.get(t["indicator_id"], "")) + f" ({fmt.day(ev.obs.as_of)})"
+                      if ev.obs is not None else fmt.MISSING)
+            own = assessed.loc[t["target_id"], "assessment"] if t["target_id"] in assessed.index else ""
+            rows.append([str(number), t["text_vi"], narrative.target_text(t), result, ev.status, own])
+            ch.shown.append((f"muc_tieu/{t['target_id']}", ev.status))
+        frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Chỉ tiêu", "Kết quả", "Đánh giá", "Văn bản đánh giá"])
+        if not frame["Văn bản đánh giá"].any():
+            frame = frame.drop(columns=["Văn bản đánh giá"])
+        widths = [5, 40, 11, 22, 11, 11][: len(frame.columns)]
+        out.append(ch.table(frame, f"Mục tiêu theo {plan} và kết quả tính đến {fmt.day(ch.until)}",
+                            ch.cite_parts(group["source"]), align=["r", "l", "r", "l", "l", "l"][: len(frame.columns)],
+                            widths=widths))
+    out.append(ch.text("Cột “Đánh giá” do dxreport tính từ số liệu mới nhất tính đến cuối kỳ; cột “Văn bản đánh giá” "
+                       "(nếu có) là đánh giá in trong báo cáo gốc, để đối chiếu."))
+    return out
+
+
+def appendix_tasks(ch: Chapter) -> list:
+    rows = task_frame(ch)
+    if rows.empty:
+        return [ch.text("Không có nhiệm vụ nào trong kỳ báo cáo.")]
+    out = []
+    for plan, group in rows.groupby("plan", sort=False):
+        frame = pd.DataFrame({
+            "TT": group["task_no"], "Nhiệm vụ": group["name_vi"], "Chủ trì": group["owner"],
+            "Thời gian": group["period_text"], "Tình hình": group["status_text"], "Đánh giá": group["state"],
+        })
+        out.append(ch.table(frame.reset_index(drop=True), f"Nhiệm vụ theo {plan}", ch.cite_parts(group["source"]),
+                            align=["r", "l", "l", "l", "l", "l"], widths=[5, 35, 16, 10, 22, 12]))
+    return out
