@@ -11,16 +11,16 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from . import cache, periods
-from .data import data_files, known_provinces
-from .errors import ProvinceError, PeriodError
-from .paths import ProjectPaths, project
-from .render import FORMATS, OUTPUT_NAME
+from .errors import PeriodError, ProvinceError
+from .files import data_files, known_provinces
+from .paths import FORMATS, OUTPUT_NAME, ProjectPaths, project
 
 MANIFEST = "build.json"
 
@@ -36,6 +36,7 @@ class BuildResult:
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds spent in validate, execute, render
 
 
 def _default_period(folder: Path, province: str) -> periods.Period:
@@ -107,7 +108,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
             for nb in chapter_paths}
     render_key = cache.key("render", keys, formats, engine_used, code, data)
     out_dir = paths.report_dir(province, chosen.code)
-    result = BuildResult(province, chosen.code, out_dir, engine_used)
+    result = BuildResult(province, chosen.code, out_dir, engine_used)  # engine: "quarto" | "pandoc"
 
     manifest = _read_manifest(out_dir)
     expected = [out_dir / f"{OUTPUT_NAME}.{f}" for f in formats]
@@ -119,7 +120,8 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     from .publish import report_lock, staging, swap_in
 
     with report_lock(out_dir), staging(out_dir) as tmp:
-        _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, workers, progress, tmp, result, log)
+        _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine_used, workers, progress, tmp, result,
+             log)
         manifest = {
             "province": province, "period": chosen.code, "engine": result.engine, "formats": list(formats),
             "render_key": render_key, "chapters": keys, "data_hash": data, "code_hash": code,
@@ -132,13 +134,22 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
 
 
 def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, workers, progress, tmp, result, log):
+    """Execute what is not cached and render, overlapping the stages where they are independent:
+    kernels boot while the data is validated, and each chapter is prepared (and, for pandoc,
+    converted to Markdown) as soon as it has run, while the others still run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    # nbformat validates through jsonschema, whose format checkers import rfc3987_syntax when it is
+    # installed (JupyterLab pulls it in); that import builds a Lark grammar, about a second, for an
+    # IRI check nbformat never makes. This process is ours: leave it out.
+    sys.modules.setdefault("rfc3987_syntax", None)
     from . import execute, render
     from .data import load
+    from .errors import RenderError
 
-    data = load(folder)  # refuses invalid data before any kernel starts
     chapter_cache = paths.cache_dir / "chapters"
     chapter_cache.mkdir(parents=True, exist_ok=True)
-    nb_dir = tmp / "notebooks"
+    nb_dir, work = tmp / "notebooks", tmp / "render"
     nb_dir.mkdir()
     jobs = []
     for nb in chapter_paths:
@@ -147,18 +158,48 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, wo
             shutil.copyfile(cached, nb_dir / nb.name)
             result.cached.append(nb.name)
         else:
-            title = _chapter_title(nb)
-            jobs.append(execute.Job(nb.stem, title, nb, nb_dir / nb.name, params))
+            jobs.append(execute.Job(nb.stem, _chapter_title(nb), nb, nb_dir / nb.name, params))
+    if result.engine == "quarto" and not shutil.which("quarto"):
+        raise RenderError("Không tìm thấy quarto trên PATH; dùng --engine pandoc hoặc --engine auto.")
+    validated = cache.data_hash(data_files(folder))
     log_path = tmp / "kernel.log"
-    execute.run_jobs(jobs, paths.root, paths.cache_dir / "kernel-start.lock", log_path, workers, progress)
-    for job in jobs:
-        strip_papermill(job.output)
-        shutil.copyfile(job.output, chapter_cache / f"{keys[job.output.name]}.ipynb")
-        result.executed.append(job.output.name)
-    work = tmp / "render"
-    prepared = [render.prepare(nb_dir / nb.name, work / nb.name) for nb in chapter_paths]
-    result.engine, result.files = render.render(prepared, work, title_meta(data, params["province"], chosen),
-                                                formats, tmp, engine, paths.quarto_yml)
+    clock = time.perf_counter()
+    pool = execute.KernelPool(paths.root, paths.cache_dir / "kernel-start.lock", log_path,
+                              min(workers, len(jobs)), validated) if jobs else None
+    with ThreadPoolExecutor(max_workers=2) as renderer:
+        try:
+            data = load(folder)  # refuses invalid data; the kernels boot meanwhile
+            result.phases["validate"] = time.perf_counter() - clock
+            futures = {}
+
+            def finished(name: str) -> Path:
+                executed = nb_dir / name
+                if name in result.cached:
+                    prepared = render.prepare(executed, work / name)
+                else:
+                    strip_papermill(executed)
+                    shutil.copyfile(executed, chapter_cache / f"{keys[name]}.ipynb")
+                    prepared = render.prepare(executed, work / name)
+                return render.chapter_markdown(prepared, work) if result.engine == "pandoc" else prepared
+
+            for name in result.cached:
+                futures[name] = renderer.submit(finished, name)
+            if pool is not None:
+                pool.run(jobs, progress, on_done=lambda job: futures.__setitem__(
+                    job.output.name, renderer.submit(finished, job.output.name)))
+            result.executed = [job.output.name for job in jobs]
+            result.phases["execute"] = time.perf_counter() - clock
+            parts = [futures[nb.name].result() for nb in chapter_paths]
+        finally:
+            if pool is not None:
+                pool.close()
+    clock = time.perf_counter()
+    meta = title_meta(data, params["province"], chosen)
+    if result.engine == "pandoc":
+        result.files = render.render_pandoc(parts, work, meta, formats, tmp)
+    else:
+        result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
+    result.phases["render"] = time.perf_counter() - clock
     shutil.rmtree(work, ignore_errors=True)
     log_path.unlink(missing_ok=True)
 
@@ -178,12 +219,16 @@ def _chapter_title(nb: Path) -> str:
 
 
 def strip_papermill(path: Path) -> None:
-    """Remove what Papermill records about this machine (paths, environment, timings)."""
+    """Remove what Papermill records about this machine (paths, environment, timings) and the
+    namespace-reset cell the warm kernel ran first."""
     import nbformat
 
     from .render import StripMachinePreprocessor
 
+    from .execute import RESET_TAG
+
     nb = nbformat.read(str(path), as_version=4)
+    nb.cells = [c for c in nb.cells if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
     nb, _ = StripMachinePreprocessor(enabled=True).preprocess(nb, {})
     nbformat.write(nb, str(path))
 

@@ -20,6 +20,7 @@ from .data import Data, load
 from .display import Figure, Table, Text
 from .periods import Period
 
+_EMPTY = pd.DataFrame()
 SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
 
 
@@ -56,6 +57,12 @@ class Chapter:
     shown: list[tuple[str, str]] = field(default_factory=list)
     _figures: int = 0
     _tables: int = 0
+    _memo: dict = field(default_factory=dict, repr=False)  # derived frames, computed once per chapter
+
+    def _once(self, key, compute):
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -114,33 +121,59 @@ class Chapter:
 
     # -- data access ------------------------------------------------------------------------
     def indicator(self, indicator_id: str) -> pd.Series:
-        return self.data.indicator(indicator_id)
+        return self._once("indicators", lambda: self.data.indicators.set_index("indicator_id")).loc[indicator_id]
+
+    def _series(self, province: str, indicator_id: str, breakdown: str) -> pd.DataFrame:
+        """Observations of one (province, indicator, breakdown), oldest first, up to the period's end."""
+        def index():
+            obs = self.data.observations
+            obs = obs[obs["as_of"] <= pd.Timestamp(self.until)].sort_values("as_of")
+            return {key: frame for key, frame in obs.groupby(["province", "indicator_id", "breakdown"])}
+
+        return self._once("series", index).get((province, indicator_id, breakdown), _EMPTY)
 
     def latest(self, indicator_id: str, breakdown: str = "", province: str | None = None):
-        return selection.latest(self.data.observations, province or self.province, indicator_id, breakdown,
-                                self.until)
+        rows = self._series(province or self.province, indicator_id, breakdown)
+        return None if rows.empty else selection.Obs.from_row(rows.iloc[-1])
 
     def previous(self, obs):
-        return selection.previous(self.data.observations, obs)
+        if obs is None:
+            return None
+        rows = self._series(obs.province, obs.indicator_id, obs.breakdown)
+        rows = rows[rows["as_of"] < pd.Timestamp(obs.as_of)]
+        return None if rows.empty else selection.Obs.from_row(rows.iloc[-1])
 
     def breakdowns(self, indicator_id: str, province: str | None = None) -> list[str]:
-        obs = self.data.observations
-        rows = obs[(obs["province"] == (province or self.province)) & (obs["indicator_id"] == indicator_id)
-                   & (obs["as_of"] <= pd.Timestamp(self.until)) & (obs["breakdown"] != "")]
-        return list(dict.fromkeys(rows["breakdown"]))
+        def index():
+            obs = self.data.observations
+            rows = obs[(obs["as_of"] <= pd.Timestamp(self.until)) & (obs["breakdown"] != "")]
+            out: dict = {}
+            for prov, ind, breakdown in rows[["province", "indicator_id", "breakdown"]].itertuples(index=False):
+                out.setdefault((prov, ind), {})[breakdown] = None
+            return out
+
+        return list(self._once("breakdowns", index).get((province or self.province, indicator_id), {}))
 
     def targets(self, pillars: list[str] | None = None) -> pd.DataFrame:
-        """Targets of this province in force for the period: plan issued by its end, due after its start."""
-        tg = self.data.targets
-        rows = tg[(tg["province"] == self.province) & (tg["target_date"] >= pd.Timestamp(self.period.start))]
-        issued = rows["plan"].map(self.plan_issued)
-        rows = rows[issued.isna() | (issued <= pd.Timestamp(self.until))]
+        """Targets of this province in force for the period: plan issued by its end, due after its
+        start (a target without a due date is in force)."""
+        def in_force():
+            tg = self.data.targets
+            rows = tg[(tg["province"] == self.province)
+                      & (tg["target_date"].isna() | (tg["target_date"] >= pd.Timestamp(self.period.start)))]
+            issued = rows["plan"].map(self.plan_issued)
+            return rows[issued.isna() | (issued <= pd.Timestamp(self.until))]
+
+        rows = self._once("targets", in_force)
         if pillars is not None:
             pillar = rows["indicator_id"].map(self.data.indicators.set_index("indicator_id")["pillar"])
             rows = rows[pillar.isin(pillars)]
         return rows
 
     def plan_issued(self, plan: str):
+        return self._once(("plan", plan), lambda: self._plan_issued(plan))
+
+    def _plan_issued(self, plan: str):
         docs = self.data.documents
         dates = [docs.loc[(docs["doc_id"] == part.strip()) & (docs["province"] == self.province), "issued"].max()
                  for part in plan.split(";")]
@@ -152,9 +185,11 @@ class Chapter:
 
     def target_for(self, indicator_id: str, breakdown: str = "") -> pd.Series | None:
         """The nearest target in force for an indicator (earliest due date)."""
-        rows = self.targets()
-        rows = rows[(rows["indicator_id"] == indicator_id) & (rows["breakdown"] == breakdown)]
-        return None if rows.empty else rows.sort_values("target_date").iloc[0]
+        def index():
+            rows = self.targets().sort_values("target_date", na_position="last")
+            return {key: frame.iloc[0] for key, frame in rows.groupby(["indicator_id", "breakdown"], sort=False)}
+
+        return self._once("target_for", index).get((indicator_id, breakdown))
 
     # -- citations ----------------------------------------------------------------------------
     def cite_parts(self, sources) -> str:

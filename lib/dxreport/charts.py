@@ -144,7 +144,12 @@ def trend(frame: pd.DataFrame, date: str, value: str, unit: str, series: str | N
                 ax.annotate(fmt.with_unit(y, unit), (x, y), textcoords="offset points", xytext=(0, 6),
                             ha="center", fontsize=7)
         ax.yaxis.set_major_formatter(fmt.axis_formatter(unit))
-        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m/%Y"))
+        yearly = all(d.month == 12 and d.day == 31 for d in pd.to_datetime(rows[date]))
+        if yearly:  # annual figures: one tick per year
+            years = sorted({d.year for d in pd.to_datetime(rows[date])})
+            ax.set_xticks([pd.Timestamp(y, 12, 31) for y in years], [str(y) for y in years])
+        else:
+            ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%m/%Y"))
         if target is not None:
             ax.axhline(target, color=PALETTE["target"], linestyle="--", linewidth=1.2,
                        label=f"Mục tiêu {fmt.with_unit(target, unit)}")

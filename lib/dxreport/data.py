@@ -8,29 +8,23 @@ that share a warm kernel read and validate the tables once per build.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from . import schema
+from .data_env import VALIDATED_ENV
 from .errors import DataIssue, DataValidationError, ProvinceError
-from .paths import project
+from .files import data_files
+from .paths import resolve_data_dir
 
 _CACHE: dict[tuple, "Data"] = {}
 
 
 def resolve_dir(data_dir: str | Path | None) -> Path:
-    if data_dir in (None, ""):
-        return project().data_dir
-    path = Path(data_dir)
-    return path if path.is_absolute() else (project().root / path)
-
-
-def data_files(data_dir: str | Path | None) -> list[Path]:
-    """The files a build reads: every declared table present in the directory."""
-    folder = resolve_dir(data_dir)
-    return [folder / t.file for t in schema.ALL if (folder / t.file).exists()]
+    return resolve_data_dir(data_dir)
 
 
 def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list[DataIssue]]:
@@ -111,6 +105,16 @@ class Data:
         return self.indicators.set_index("indicator_id").loc[indicator_id]
 
 
+def _already_validated(folder: Path) -> bool:
+    """True when the build that started this kernel validated exactly these bytes."""
+    expected = os.environ.get(VALIDATED_ENV)
+    if not expected:
+        return False
+    from .cache import data_hash
+
+    return data_hash(data_files(folder)) == expected
+
+
 def _signature(folder: Path) -> tuple:
     return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in data_files(folder))
 
@@ -122,7 +126,7 @@ def load(data_dir: str | Path | None = None, validate: bool = True) -> Data:
     if key in _CACHE:
         return _CACHE[key]
     frames, issues = read_raw(folder)
-    if validate:
+    if validate and not _already_validated(folder):
         from .validate import check_frames
 
         issues = issues + check_frames(frames)
@@ -134,12 +138,3 @@ def load(data_dir: str | Path | None = None, validate: bool = True) -> Data:
     return data
 
 
-def known_provinces(data_dir: str | Path | None = None) -> list[str]:
-    """Province slugs read straight from units.csv, without pandas (for the CLI's fast path)."""
-    import csv
-
-    path = resolve_dir(data_dir) / schema.UNITS.file
-    if not path.exists():
-        return []
-    with path.open(encoding="utf-8", newline="") as handle:
-        return sorted(row["unit_id"] for row in csv.DictReader(handle) if row.get("kind") == "tỉnh")

@@ -23,11 +23,14 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .data_env import VALIDATED_ENV
 from .errors import ChapterError
 
 KERNEL_NAME = "python3"
 START_TIMEOUT = 120
 RESET_CODE = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt; _plt.close('all'); del _plt"
+RESET_TAG = "dxreport-reset"
+WARMUP_CODE = "import dxreport.chapter, dxreport.sections, dxreport.charts, dxreport.display"
 
 
 @dataclass(frozen=True)
@@ -39,52 +42,52 @@ class Job:
     parameters: dict
 
 
-def _kernel_env(root: Path) -> dict:
+def _kernel_env(root: Path, validated: str) -> dict:
     env = dict(os.environ)
     env.update({"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "DXREPORT_ROOT": str(root),
-                "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1", VALIDATED_ENV: validated})
     return env
 
 
 class WarmKernel:
     """One kernel kept alive across chapters."""
 
-    def __init__(self, root: Path, lock_path: Path, log_path: Path):
+    def __init__(self, root: Path, lock_path: Path, log_path: Path, validated: str = ""):
         from jupyter_client.manager import KernelManager
 
         self.km = KernelManager(kernel_name=KERNEL_NAME)
         self._log = open(log_path, "ab")
         with FileLock(str(lock_path), timeout=START_TIMEOUT):
-            self.km.start_kernel(cwd=str(root), env=_kernel_env(root), stdout=self._log, stderr=subprocess.STDOUT)
+            self.km.start_kernel(cwd=str(root), env=_kernel_env(root, validated), stdout=self._log,
+                                 stderr=subprocess.STDOUT)
             client = self.km.client()
             client.start_channels()
             try:
                 client.wait_for_ready(timeout=START_TIMEOUT)
+                # Warm the kernel while the build validates data and imports Papermill: the first
+                # chapter's request queues behind these imports instead of paying for them.
+                client.execute(WARMUP_CODE, silent=True, store_history=False)
             finally:
                 client.stop_channels()
 
-    def reset(self) -> None:
-        client = self.km.client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=START_TIMEOUT)
-            reply = client.execute_interactive(RESET_CODE, store_history=False, timeout=60, output_hook=lambda m: None)
-            if reply["content"].get("status") != "ok":
-                raise RuntimeError(f"kernel reset failed: {reply['content']}")
-        finally:
-            client.stop_channels()
-
     def run(self, job: Job, progress: bool, position: int) -> None:
+        import nbformat
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
-        self.reset()
+        nb = nbformat.read(str(job.source), as_version=4)
+        reset = nbformat.v4.new_code_cell(RESET_CODE)
+        reset.metadata["tags"] = [RESET_TAG, "remove-cell"]
+        nb.cells.insert(0, reset)  # each chapter starts from an empty namespace; imports stay warm
         bar = {"desc": f"{job.title:<28}", "position": position, "leave": True} if progress else False
         try:
-            pm.execute_notebook(str(job.source), str(job.output), parameters=job.parameters, km=self.km,
-                                kernel_name=KERNEL_NAME, progress_bar=bar, start_timeout=START_TIMEOUT)
+            # The output is written once at the end: saving after every cell rewrites a notebook full
+            # of base64 figures many times over, and nothing reads it before the chapter ends.
+            pm.execute_notebook(nb, str(job.output), parameters=job.parameters, km=self.km,
+                                kernel_name=KERNEL_NAME, progress_bar=bar, start_timeout=START_TIMEOUT,
+                                request_save_on_cell_execute=False)
         except PapermillExecutionError as exc:
-            raise ChapterError(job.slug, exc.cell_index, exc.ename, exc.evalue) from None
+            raise ChapterError(job.slug, _source_index(job.source, exc), exc.ename, exc.evalue) from None
 
     def close(self) -> None:
         try:
@@ -93,40 +96,96 @@ class WarmKernel:
             self._log.close()
 
 
+def _source_index(source: Path, exc) -> int | None:
+    """The failing cell's index in the chapter notebook as the analyst sees it (without the reset
+    cell dxreport adds and the parameters cell Papermill injects)."""
+    import nbformat
+
+    cells = nbformat.read(str(source), as_version=4).cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type == "code" and cell.source == exc.source:
+            return index
+    return exc.cell_index
+
+
+class KernelPool:
+    """`workers` warm kernels, started at once in the background, then fed a queue of chapters.
+
+    Starting is split from running so a build can start kernels first and validate its data
+    while they boot."""
+
+    def __init__(self, root: Path, lock_path: Path, log_path: Path, workers: int = 2, validated: str = ""):
+        self.args = (root, lock_path, log_path, validated)
+        self.workers = max(1, workers)
+        self.kernels: list[WarmKernel] = []
+        self.errors: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._starters = [threading.Thread(target=self._start, name=f"dxreport-start-{i}") for i in range(self.workers)]
+        for thread in self._starters:
+            thread.start()
+
+    def _start(self) -> None:
+        try:
+            kernel = WarmKernel(*self.args)
+            with self._lock:
+                self.kernels.append(kernel)
+        except BaseException as exc:  # noqa: BLE001 - re-raised by run()
+            self.errors.append(exc)
+
+    def run(self, jobs: list[Job], progress: bool = True, on_done=None) -> None:
+        """Run every job; raise the first `ChapterError` (others stop after their current chapter).
+        `on_done(job)` is called, in the worker's thread, as each chapter finishes."""
+        for thread in self._starters:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]
+        pending: queue.Queue = queue.Queue()
+        for index, job in enumerate(jobs):
+            pending.put((index, job))
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def worker(kernel: WarmKernel) -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        index, job = pending.get_nowait()
+                    except queue.Empty:
+                        return
+                    kernel.run(job, progress, index)
+                    if on_done is not None:
+                        on_done(job)
+            except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the caller's thread
+                errors.append(exc)
+                stop.set()
+
+        threads = [threading.Thread(target=worker, args=(k,), name=f"dxreport-kernel-{i}")
+                   for i, k in enumerate(self.kernels[: max(1, len(jobs))])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            chapter_errors = [e for e in errors if isinstance(e, ChapterError)]
+            raise (chapter_errors or errors)[0]
+
+    def close(self) -> None:
+        for thread in self._starters:
+            thread.join()
+        for kernel in self.kernels:
+            kernel.close()
+
+    def __enter__(self) -> "KernelPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def run_jobs(jobs: list[Job], root: Path, lock_path: Path, log_path: Path, workers: int = 2,
-             progress: bool = True) -> None:
-    """Run every job; raise the first `ChapterError` (others stop after their current chapter)."""
+             progress: bool = True, validated: str = "") -> None:
+    """Start a pool sized to the jobs, run them, stop the kernels."""
     if not jobs:
         return
-    workers = max(1, min(workers, len(jobs)))
-    pending: queue.Queue = queue.Queue()
-    for index, job in enumerate(jobs):
-        pending.put((index, job))
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def worker() -> None:
-        kernel = None
-        try:
-            kernel = WarmKernel(root, lock_path, log_path)
-            while not stop.is_set():
-                try:
-                    index, job = pending.get_nowait()
-                except queue.Empty:
-                    return
-                kernel.run(job, progress, index)
-        except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the caller's thread
-            errors.append(exc)
-            stop.set()
-        finally:
-            if kernel is not None:
-                kernel.close()
-
-    threads = [threading.Thread(target=worker, name=f"dxreport-kernel-{i}") for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        chapter_errors = [e for e in errors if isinstance(e, ChapterError)]
-        raise (chapter_errors or errors)[0]
+    with KernelPool(root, lock_path, log_path, min(workers, len(jobs)), validated) as pool:
+        pool.run(jobs, progress)

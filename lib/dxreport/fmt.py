@@ -56,7 +56,7 @@ def points(value, decimals: int = 2) -> str:
 
 
 def day(value: date | None) -> str:
-    if value is None:
+    if value is None or value != value:  # None or NaT
         return MISSING
     return format_date(value, "d/M/yyyy", locale=LOCALE)
 
@@ -67,6 +67,8 @@ def with_unit(value, unit: str) -> str:
         return MISSING
     if unit == "%":
         return percent(value)
+    if unit == "hạng":
+        return f"hạng {number(value)}"
     return f"{number(value)} {unit}".strip()
 
 

@@ -33,6 +33,9 @@ def figure_text(obs: Obs, count_unit: str = "") -> str:
 
 
 def when_text(obs: Obs) -> str:
+    if obs.since and (obs.since.month, obs.since.day, obs.as_of.month, obs.as_of.day) == (1, 1, 12, 31) \
+            and obs.since.year == obs.as_of.year:
+        return f"năm {obs.as_of.year}"
     if obs.since:
         return f"từ {fmt.day(obs.since)} đến {fmt.day(obs.as_of)}"
     return f"tính đến {fmt.day(obs.as_of)}"
@@ -80,14 +83,15 @@ def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, co
         sentence = f"{name}: {fmt.MISSING.lower()} trong kỳ báo cáo."
     else:
         label = ("đứng thứ" if obs.unit == "hạng" else
-                 "là" if obs.value is None and obs.numerator is None else "đạt")
+                 "là" if (obs.value is None and obs.numerator is None) or not higher_is_better else "đạt")
         sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)})"
+        if obs.note:  # how the figure was read from its source: a footnote, never hidden
+            sentence += "^[Ghi chú số liệu: " + obs.note.replace("[", "(").replace("]", ")") + "]"
         change = change_text(obs, before, higher_is_better)
         sentence += f", {change}." if change else "."
     if target is not None and evaluation is not None:
-        due = fmt.day(target["target_date"].date())
-        sentence += (f" Mục tiêu {target_text(target)} đến {due} ({target['plan']}): "
-                     f"{verdict_text(evaluation)}.")
+        due = "" if pd.isna(target["target_date"]) else f" đến {fmt.day(target['target_date'].date())}"
+        sentence += f" Mục tiêu {target_text(target)}{due} ({target['plan']}): {verdict_text(evaluation)}."
     return sentence
 
 

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+FORMATS = ("html", "pdf", "docx")
+OUTPUT_NAME = "bao-cao"
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 
@@ -61,3 +63,12 @@ class ProjectPaths:
 
 def project(root: Path | str | None = None) -> ProjectPaths:
     return ProjectPaths(Path(root).resolve() if root else find_root())
+
+
+def resolve_data_dir(data_dir: str | Path | None, root: Path | None = None) -> Path:
+    """A data directory as given (absolute, or relative to the project root), default `data/`."""
+    base = root or find_root()
+    if data_dir in (None, ""):
+        return base / "data"
+    path = Path(data_dir)
+    return path if path.is_absolute() else (base / path)

@@ -24,11 +24,8 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
 from .errors import RenderError
-from .paths import TEMPLATES_DIR
-
-FORMATS = ("html", "pdf", "docx")
-OUTPUT_NAME = "bao-cao"
-REMOVE_TAGS = {"remove-cell", "parameters", "injected-parameters"}
+from .paths import FORMATS, OUTPUT_NAME, TEMPLATES_DIR
+REMOVE_TAGS = {"remove-cell", "parameters", "injected-parameters", "dxreport-reset"}
 READER_MIME = {"text/markdown", "text/html", "image/png", "image/svg+xml"}
 
 
@@ -116,20 +113,19 @@ def _yaml_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_pandoc(prepared: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path) -> list[Path]:
+def chapter_markdown(nb_path: Path, workdir: Path) -> Path:
+    """One prepared chapter notebook → Markdown (pandoc reads one notebook per call)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    md = workdir / f"{nb_path.stem}.md"
+    _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--lua-filter",
+          str(TEMPLATES_DIR / "report.lua"), "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
+    return md
+
+
+def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path) -> list[Path]:
+    """Join the chapters' Markdown under a title block; write HTML, DOCX and PDF (via typst)."""
     pandoc = pandoc_path()
     workdir.mkdir(parents=True, exist_ok=True)
-    filt = str(TEMPLATES_DIR / "report.lua")
-
-    def chapter_md(nb_path: Path) -> Path:
-        md = workdir / f"{nb_path.stem}.md"
-        _run([pandoc, str(nb_path), "-f", "ipynb", "-t", "markdown", "--lua-filter", filt, "--wrap=none",
-              "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
-        return md
-
-    with ThreadPoolExecutor(max_workers=min(4, len(prepared) or 1)) as pool:
-        parts = list(pool.map(chapter_md, prepared))
-
     front = "\n".join([
         "---",
         f"title: {_yaml_str(meta.title)}",
@@ -252,15 +248,4 @@ def render_quarto(prepared: list[Path], workdir: Path, meta: Meta, formats: tupl
     return published
 
 
-def render(prepared: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
-           engine: str, quarto_yml: Path) -> tuple[str, list[Path]]:
-    """Render with the chosen engine; 'auto' takes Quarto when it is on PATH."""
-    chosen = engine
-    if engine == "auto":
-        chosen = "quarto" if quarto_available() else "pandoc"
-    if chosen == "quarto":
-        if not quarto_available():
-            raise RenderError("Không tìm thấy quarto trên PATH; dùng --engine pandoc hoặc --engine auto.")
-        return chosen, render_quarto(prepared, workdir, meta, formats, out_dir, quarto_yml)
-    return chosen, render_pandoc(prepared, workdir, meta, formats, out_dir)
 

@@ -1,0 +1,181 @@
+"""Benchmark: how long a build takes and how much memory it needs, against a naive baseline.
+
+    .venv/bin/python scripts/benchmark.py [--runs 3] [--period 2023-Q3] [--write-readme]
+
+Measured in a throw-away copy of the project (notebooks, data, _quarto.yml), never in outputs/:
+
+- naive   every chapter as its own `papermill.execute_notebook` run (a new kernel each, one after
+          another), then pandoc + typst on the results: what the build replaces;
+- cold    `dxreport build` with an empty cache and no previous report (warm kernel pool);
+- nothing changed   `dxreport build` again: the keys match and no work is done;
+- one chapter changed   a markdown cell of one notebook edited: that chapter re-runs, the
+          others come from the cache, the report is rendered again.
+
+Peak memory is the largest sum of resident memory over the build process and all its children
+(kernels, pandoc), sampled every 20 ms. Targets (from the brief): cold ≤ 0.3 × naive, nothing
+changed ≤ 5 % of cold, peak < 1 GiB. Results are printed as a Markdown table; with
+`--write-readme` they replace the block between the benchmark markers in README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+
+def copy_project(target: Path) -> Path:
+    for name in ("notebooks", "data"):
+        shutil.copytree(REPO / name, target / name)
+    shutil.copyfile(REPO / "_quarto.yml", target / "_quarto.yml")
+    return target
+
+
+def measure(cmd: list[str], env: dict) -> tuple[float, int]:
+    """Wall time and peak resident memory (bytes) of a command and all its children."""
+    peak = 0
+    done = threading.Event()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    parent = psutil.Process(proc.pid)
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            try:
+                procs = [parent, *parent.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak = max(peak, total)
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    _, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    done.set()
+    thread.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{err.decode()[-2000:]}")
+    return elapsed, peak
+
+
+NAIVE = r'''
+import sys, json
+from pathlib import Path
+import papermill as pm
+from dxreport import render
+from dxreport.build import title_meta
+from dxreport.data import load
+from dxreport.periods import parse
+root, period = Path(sys.argv[1]), sys.argv[2]
+out = root / "naive"; out.mkdir(exist_ok=True)
+prepared = []
+for nb in sorted((root / "notebooks").glob("*.ipynb")):
+    executed = out / nb.name
+    pm.execute_notebook(str(nb), str(executed), parameters={"province": "nghe-an", "period": period, "data_dir": "data"},
+                        progress_bar=False, cwd=str(root))
+    prepared.append(render.prepare(executed, out / "prepared" / nb.name))
+meta = title_meta(load(root / "data"), "nghe-an", parse(period))
+render.render_pandoc(prepared, out / "render", meta, ("html", "pdf", "docx"), out / "published")
+'''
+
+
+def run(args) -> dict:
+    python = sys.executable
+    dxreport = str(Path(python).with_name("dxreport"))
+    results: dict[str, list] = {"naive": [], "cold": [], "nothing": [], "one": []}
+    peaks: dict[str, list] = {"naive": [], "cold": []}
+    for i in range(args.runs):
+        with tempfile.TemporaryDirectory(prefix="dxbench-") as tmp:
+            root = copy_project(Path(tmp))
+            env = dict(os.environ, DXREPORT_ROOT=str(root))
+            build = [dxreport, "build", "--period", args.period, "--no-progress", "--workers", str(args.workers)]
+            t, m = measure([python, "-c", NAIVE, str(root), args.period], env)
+            results["naive"].append(t)
+            peaks["naive"].append(m)
+            t, m = measure(build, env)
+            results["cold"].append(t)
+            peaks["cold"].append(m)
+            t, _ = measure(build, env)
+            results["nothing"].append(t)
+            nb = root / "notebooks" / "05-kinh-te-so.ipynb"
+            data = json.loads(nb.read_text(encoding="utf-8"))
+            data["cells"][0]["source"] = ["# Kinh tế số\n", "\n", f"(lần đo {i})"]
+            nb.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            t, _ = measure(build, env)
+            results["one"].append(t)
+        print(f"run {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in results.items()), file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    return {
+        "runs": args.runs, "period": args.period, "workers": args.workers,
+        "median_s": med, "min_s": {k: min(v) for k, v in results.items()}, "max_s": {k: max(v) for k, v in results.items()},
+        "peak_mib": {k: max(v) / 2**20 for k, v in peaks.items()},
+        "cold_over_naive": med["cold"] / med["naive"], "nothing_over_cold": med["nothing"] / med["cold"],
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}",
+        "chapters": len(list((REPO / "notebooks").glob("*.ipynb"))),
+    }
+
+
+def table(r: dict) -> str:
+    def row(label, key, note=""):
+        return (f"| {label} | {r['median_s'][key]:.2f} s | {r['min_s'][key]:.2f}–{r['max_s'][key]:.2f} s | {note} |")
+
+    lines = [
+        f"Measured by `make bench` ({r['runs']} runs, median; {r['chapters']} chapters, Nghệ An {r['period']}, "
+        f"{r['workers']} warm kernels; {r['machine']}).",
+        "",
+        "| build | median | min–max | |",
+        "|---|---:|---:|---|",
+        row("naive: one papermill run per chapter, then pandoc + typst", "naive",
+            f"peak {r['peak_mib']['naive']:.0f} MiB"),
+        row("`dxreport build`, cold (empty cache)", "cold",
+            f"**{r['cold_over_naive']:.2f} × naive** (target ≤ 0,3); peak **{r['peak_mib']['cold']:.0f} MiB** (target < 1 GiB)"),
+        row("`dxreport build`, nothing changed", "nothing",
+            f"**{100 * r['nothing_over_cold']:.1f} % of cold** (target ≤ 5 %)"),
+        row("`dxreport build`, one chapter's notebook edited", "one", "one chapter re-run, eight from cache"),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--period", default="2023-Q3")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+    result = run(args)
+    text = table(result)
+    print(text)
+    print(json.dumps(result, indent=2, ensure_ascii=False), file=sys.stderr)
+    if args.write_readme:
+        readme = REPO / "README.md"
+        content = readme.read_text(encoding="utf-8")
+        before, rest = content.split(START, 1)
+        _, after = rest.split(END, 1)
+        readme.write_text(f"{before}{START}\n{text}\n{END}{after}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
