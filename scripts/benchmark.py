@@ -96,8 +96,9 @@ for nb in sorted((root / "notebooks").glob("*.ipynb")):
     pm.execute_notebook(str(nb), str(executed), parameters={"province": "nghe-an", "period": period, "data_dir": "data"},
                         progress_bar=False, cwd=str(root))
     prepared.append(render.prepare(executed, out / "prepared" / nb.name))
+parts = [render.chapter_markdown(nb, out / "render") for nb in prepared]
 meta = title_meta(load(root / "data"), "nghe-an", parse(period))
-render.render_pandoc(prepared, out / "render", meta, ("html", "pdf", "docx"), out / "published")
+render.render_pandoc(parts, out / "render", meta, ("html", "pdf", "docx"), out / "published")
 '''
 
 

@@ -196,3 +196,31 @@ def test_quarto_engine_renders_the_same_book(tmp_path):
     assert result.engine == "quarto"
     assert (result.out_dir / "bao-cao.pdf").exists() and (result.out_dir / "bao-cao.docx").exists()
     assert "Hạ tầng số" in pdf_text(result.out_dir / "bao-cao.pdf")
+
+
+ALL_CHAPTERS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def test_full_report_for_a_peer_province_and_a_month(tmp_path):
+    """Hà Tĩnh to the end of October 2023: the seed's own figures, in Vietnamese format."""
+    root = make_project(tmp_path / "proj", ALL_CHAPTERS)
+    result = build("ha-tinh", "2023-10", root=root, progress=False, formats=("html", "pdf"))
+    html = re.sub(r"\s+", " ", (result.out_dir / "bao-cao.html").read_text(encoding="utf-8"))
+    assert "Kết quả chuyển đổi số tỉnh Hà Tĩnh đến hết tháng 10 năm 2023" in html
+    assert "Sở Thông tin và Truyền thông Hà Tĩnh" in html
+    assert "72,05% (293.670/407.595 hồ sơ)" in html
+    assert "So sánh giữa các tỉnh" in html  # Nghệ An and Hà Tĩnh side by side
+    text = pdf_text(result.out_dir / "bao-cao.pdf")
+    for heading in ("Tổng quan", "Hạ tầng số", "Chính quyền số", "Kinh tế số", "Xã hội số",
+                    "An toàn thông tin mạng", "Nhiệm vụ và kinh phí", "Phụ lục", "Nguồn số liệu"):
+        assert heading in text, heading
+
+
+def test_a_period_without_any_data_still_builds_and_says_so(tmp_path):
+    root = make_project(tmp_path / "proj", ALL_CHAPTERS)
+    result = build("ha-tinh", "2021-Q1", root=root, progress=False, formats=("html",))
+    html = re.sub(r"\s+", " ", (result.out_dir / "bao-cao.html").read_text(encoding="utf-8"))
+    assert "Kết quả chuyển đổi số tỉnh Hà Tĩnh quý I năm 2021" in html
+    assert "Chưa có số liệu về hạ tầng số" in html
+    assert "Chưa có số liệu xếp hạng chỉ số chuyển đổi số cấp tỉnh (DTI)" in html
+    assert "<figure>" not in html  # nothing is drawn from no data

@@ -247,6 +247,8 @@ def title_meta(data, province: str, chosen: periods.Period):
                     & (issuers["valid_to"].isna() | (issuers["valid_to"] >= end))]
     pick = valid if not valid.empty else issuers.sort_values("valid_from")
     issuer = pick.iloc[-1]["name_vi"] if not pick.empty else f"UBND tỉnh {name}"
+    if name not in issuer:  # "Sở Thông tin và Truyền thông" -> "... tỉnh Nghệ An"
+        issuer = f"{issuer} tỉnh {name}"
     return Meta(
         title="BÁO CÁO",
         subtitle=f"Kết quả chuyển đổi số tỉnh {name} {chosen.label_vi}",

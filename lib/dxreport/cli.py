@@ -13,17 +13,35 @@ from .errors import DxreportError
 FORMATS_HELP = "định dạng đầu ra, phân cách bằng dấu phẩy: html,pdf,docx (mặc định: cả ba)"
 
 
+class _VietnameseHelp(argparse.HelpFormatter):
+    """argparse's own words ("usage:", "options:") in Vietnamese."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, prefix if prefix is not None else "cách dùng: ")
+
+
+def _new_parser(**kwargs) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(formatter_class=_VietnameseHelp, add_help=False, **kwargs)
+
+
+def _localise(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser._optionals.title = "tùy chọn"  # noqa: SLF001 - argparse offers no public hook for this title
+    parser.add_argument("-h", "--help", action="help", help="hiện trợ giúp này rồi thoát")
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _localise(_new_parser(
         prog="dxreport",
         description="Báo cáo chuyển đổi số cấp tỉnh: kiểm tra dữ liệu, chạy các chương và xuất bản báo cáo.",
-    )
+    ))
     parser.add_argument("--root", help=argparse.SUPPRESS)
-    sub = parser.add_subparsers(dest="command", metavar="LỆNH", title="các lệnh")
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH", title="các lệnh", parser_class=argparse.ArgumentParser)
 
-    b = sub.add_parser("build", help="dựng báo cáo của một tỉnh cho một kỳ",
+    b = sub.add_parser("build", formatter_class=_VietnameseHelp, add_help=False, help="dựng báo cáo của một tỉnh cho một kỳ",
                        description="Chạy các chương (notebooks/) với tham số của kỳ và xuất bản "
                                    "outputs/<tỉnh>/<kỳ>/bao-cao.{html,pdf,docx}.")
+    _localise(b)
     b.add_argument("--province", default="nghe-an", help="mã tỉnh, ví dụ nghe-an, ha-tinh (mặc định: nghe-an)")
     b.add_argument("--period", default=None,
                    help="kỳ báo cáo: 2023 (năm), 2023-H1/H2, 2023-Q1…Q4, 2023-10 (đến hết tháng 10); "
@@ -36,19 +54,22 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="dựng lại toàn bộ, bỏ qua bộ nhớ đệm")
     b.add_argument("--no-progress", action="store_true", help="không hiện thanh tiến độ")
 
-    v = sub.add_parser("validate", help="kiểm tra toàn bộ dữ liệu, liệt kê mọi lỗi",
+    v = sub.add_parser("validate", formatter_class=_VietnameseHelp, add_help=False, help="kiểm tra toàn bộ dữ liệu, liệt kê mọi lỗi",
                        description="Kiểm tra mọi bảng trong thư mục dữ liệu; mỗi lỗi nêu tệp, dòng, cột, quy tắc và giá trị.")
+    _localise(v)
     v.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
 
-    t = sub.add_parser("template", help="tạo tệp Excel để các đơn vị điền số liệu kỳ mới",
+    t = sub.add_parser("template", formatter_class=_VietnameseHelp, add_help=False, help="tạo tệp Excel để các đơn vị điền số liệu kỳ mới",
                        description="Tạo sổ Excel: mỗi trụ cột một trang, mỗi chỉ tiêu một dòng.")
+    _localise(t)
     t.add_argument("--province", default="nghe-an", help="mã tỉnh (mặc định: nghe-an)")
     t.add_argument("--period", required=True, help="kỳ cần thu thập số liệu, ví dụ 2026-Q1")
     t.add_argument("-o", "--output", required=True, help="tệp .xlsx sẽ tạo")
     t.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
 
-    i = sub.add_parser("ingest", help="nhập số liệu từ tệp Excel đã điền",
+    i = sub.add_parser("ingest", formatter_class=_VietnameseHelp, add_help=False, help="nhập số liệu từ tệp Excel đã điền",
                        description="Kiểm tra tệp Excel đã điền; chỉ ghi thêm vào observations.csv khi mọi dòng hợp lệ.")
+    _localise(i)
     i.add_argument("workbook", help="tệp .xlsx đã điền")
     i.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
     return parser

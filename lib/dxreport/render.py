@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
-import os
+import base64
+import hashlib
+import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -113,12 +115,28 @@ def _yaml_str(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+DATA_URI = re.compile(r"\(data:image/(png|svg\+xml);base64,([A-Za-z0-9+/=]+)\)")
+
+
 def chapter_markdown(nb_path: Path, workdir: Path) -> Path:
-    """One prepared chapter notebook → Markdown (pandoc reads one notebook per call)."""
+    """One prepared chapter notebook → Markdown (pandoc reads one notebook per call).
+
+    Figures travel inside the notebook as data URIs; here they become files under `media/`, so
+    the joined document the three writers parse is small text, not megabytes of base64."""
     workdir.mkdir(parents=True, exist_ok=True)
     md = workdir / f"{nb_path.stem}.md"
     _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--lua-filter",
           str(TEMPLATES_DIR / "report.lua"), "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
+    media = workdir / "media"
+    media.mkdir(exist_ok=True)
+
+    def to_file(match: re.Match) -> str:
+        raw = base64.b64decode(match.group(2))
+        name = f"{hashlib.sha256(raw).hexdigest()[:20]}.{'png' if match.group(1) == 'png' else 'svg'}"
+        (media / name).write_bytes(raw)
+        return f"(media/{name})"
+
+    md.write_text(DATA_URI.sub(to_file, md.read_text(encoding="utf-8")), encoding="utf-8")
     return md
 
 
@@ -165,8 +183,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         import typst
 
         typ = workdir / f"{OUTPUT_NAME}.typ"
-        _run(common + ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"), "--extract-media", "media",
-                       "-o", str(typ)], workdir, "pandoc (typst)")
+        _run(common + ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"), "-o", str(typ)],
+             workdir, "pandoc (typst)")
         out = workdir / f"{OUTPUT_NAME}.pdf"
         try:
             typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(font_dir())],

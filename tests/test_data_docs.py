@@ -1,0 +1,61 @@
+"""data/README.md documents every column of every table, and the shipped data keeps its promises."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from dxreport import schema
+from dxreport.data import load
+
+from conftest import REPO
+
+
+def test_every_column_is_documented():
+    text = (REPO / "data" / "README.md").read_text(encoding="utf-8")
+    for table in schema.ALL:
+        assert f"### {table.file}" in text, table.file
+        section = text.split(f"### {table.file}", 1)[1].split("\n### ", 1)[0]
+        for column in table.names:
+            assert f"`{column}`" in section, f"{table.file}: {column}"
+
+
+def test_every_figure_cites_a_source_and_malformed_numbers_carry_notes():
+    data = load(REPO / "data")
+    obs = data.observations
+    assert (obs["source"].str.len() > 0).all()
+    # the misplaced dot of "3.3348.092" is recorded with a note, not silently fixed
+    subs = obs[(obs["indicator_id"] == "bbdd_thue_bao") & (obs["province"] == "nghe-an")]
+    assert subs["value"].tolist() == [3348092.0]
+    assert "3.3348.092" in subs["note"].iloc[0]
+    # a printed rate that disagrees with x/y keeps the printed value and explains itself
+    pct = obs[obs["unit"] == "%"].dropna(subset=["value", "numerator", "denominator"])
+    off = pct[(pct["value"] - 100 * pct["numerator"] / pct["denominator"]).abs() > 0.51]
+    assert not off.empty and (off["note"].str.len() > 0).all()
+
+
+def test_seed_figures_from_the_brief_are_in_the_data():
+    data = load(REPO / "data")
+    obs = data.observations.set_index(["province", "indicator_id", "breakdown"])
+    assert obs.loc[("nghe-an", "bbdd_toc_do", ""), "value"] == 29.45
+    ha_tinh = obs.loc[("ha-tinh", "dvc_ho_so_truc_tuyen", "")]
+    assert (ha_tinh["value"], ha_tinh["numerator"], ha_tinh["denominator"]) == (72.05, 293670.0, 407595.0)
+    villages = obs.loc[("nghe-an", "thon_ban_phu_song_bbdd", "")]
+    villages = villages[villages["as_of"] == pd.Timestamp("2023-08-30")].iloc[0]
+    assert (villages["numerator"], villages["denominator"]) == (3743.0, 3806.0)
+
+
+def test_targets_cover_the_three_plans():
+    targets = load(REPO / "data").targets
+    counts = targets["plan"].value_counts()
+    assert counts.get("1174/KH-UBND", 0) == 51
+    assert counts.get("6828/UBND-TH", 0) >= 6
+    assert targets["plan"].str.contains("09-NQ/TU").sum() >= 20
+    assert set(targets["rule"]) <= set(schema.RULES)
+
+
+def test_dates_in_data_are_iso():
+    for path in (REPO / "data").glob("*.csv"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r",\d{1,2}/\d{1,2}/\d{4},", text), path.name
