@@ -134,7 +134,7 @@ CHAPTERS: tuple[ChapterSpec, ...] = (
         "Chương này đánh giá tình hình thực hiện các nhiệm vụ của các kế hoạch chuyển đổi số đã ban hành "
         "tính đến {until}, và kinh phí bố trí cho chuyển đổi số của tỉnh {province}.")),
     ChapterSpec("phu-luc", 9, "Phụ lục", "09-phu-luc.ipynb", intro_vi=(
-        "Các phụ lục liệt kê đầy đủ mục tiêu và nhiệm vụ có hiệu lực trong {period}, với kết quả tính đến {until}.")),
+        "Các phụ lục liệt kê đầy đủ mục tiêu và nhiệm vụ có hiệu lực {within}, với kết quả tính đến {until}.")),
 )
 
 BY_SLUG = {c.slug: c for c in CHAPTERS}

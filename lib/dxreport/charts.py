@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 
@@ -153,7 +154,8 @@ def trend(frame: pd.DataFrame, date: str, value: str, unit: str, series: str | N
         if target is not None:
             ax.axhline(target, color=PALETTE["target"], linestyle="--", linewidth=1.2,
                        label=f"Mục tiêu {fmt.with_unit(target, unit)}")
-        if invert:
+        if invert:  # ranks: whole numbers, the best at the top
+            ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             ax.invert_yaxis()
         if series or target is not None:
             ax.legend(frameon=False, fontsize=8)

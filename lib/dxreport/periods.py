@@ -44,8 +44,9 @@ class Period:
         return f"đến hết tháng {self.end.month} năm {self.year}"
 
     @property
-    def title_vi(self) -> str:
-        return self.label_vi
+    def within_vi(self) -> str:
+        """'trong quý III năm 2023', or 'tính đến hết tháng 10 năm 2023' for a month."""
+        return f"tính {self.label_vi}" if self.kind == "month" else f"trong {self.label_vi}"
 
     def __str__(self) -> str:
         return self.code

@@ -21,7 +21,7 @@ TABLE_WIDTHS = [42, 20, 12, 12, 14]
 def intro(ch: Chapter) -> list:
     if ch.spec.intro_vi:
         return [ch.text(ch.spec.intro_vi.format(province=ch.province_name, period=ch.period.label_vi,
-                                                until=fmt.day(ch.until)))]
+                                                within=ch.period.within_vi, until=fmt.day(ch.until)))]
     ids = {i for s in ch.spec.sections for i in s.indicators} or set(
         ch.data.indicators.loc[ch.data.indicators["pillar"].isin(ch.pillars), "indicator_id"])
     obs = ch.data.observations
@@ -129,7 +129,7 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
     """Target verdicts per pillar for the period, as a frame and as [text, figure, table]."""
     targets = ch.targets()
     if targets.empty:
-        return pd.DataFrame(), [ch.text(f"Chưa có mục tiêu nào có hiệu lực trong {ch.period.label_vi}.")]
+        return pd.DataFrame(), [ch.text(f"Chưa có mục tiêu nào có hiệu lực {ch.period.within_vi}.")]
     pillar_of = ch.data.indicators.set_index("indicator_id")["pillar"]
     names = ch.data.pillars.set_index("pillar")
     verdicts = [ch.evaluate(t).status for _, t in targets.iterrows()]
@@ -340,7 +340,7 @@ def appendix_targets(ch: Chapter) -> list:
     """The full target table in the shape of the review's appendix 5, one table per plan."""
     targets = ch.targets()
     if targets.empty:
-        return [ch.text(f"Không có mục tiêu nào có hiệu lực trong {ch.period.label_vi}.")]
+        return [ch.text(f"Không có mục tiêu nào có hiệu lực {ch.period.within_vi}.")]
     assessed = ch.data.assessments
     assessed = assessed[assessed["as_of"] <= pd.Timestamp(ch.until)].sort_values("as_of").drop_duplicates(
         "target_id", keep="last").set_index("target_id")
@@ -349,11 +349,13 @@ def appendix_targets(ch: Chapter) -> list:
     for plan, group in targets.groupby("plan", sort=False):
         rows = []
         for number, (_, t) in enumerate(group.iterrows(), start=1):
+            item = str(t["plan_item"]).split()[-1] if t["plan_item"] else ""
+            label = item if item and len(item) <= 8 and any(c.isdigit() for c in item) else str(number)
             ev = ch.evaluate(t)
             result = (narrative.figure_text(ev.obs, units.get(t["indicator_id"], "")) + f" ({fmt.day(ev.obs.as_of)})"
                       if ev.obs is not None else fmt.MISSING)
             own = assessed.loc[t["target_id"], "assessment"] if t["target_id"] in assessed.index else ""
-            rows.append([str(number), t["text_vi"], narrative.target_text(t), result, ev.status, own])
+            rows.append([label, t["text_vi"], narrative.target_text(t), result, ev.status, own])
             ch.shown.append((f"muc_tieu/{t['target_id']}", ev.status))
         frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Chỉ tiêu", "Kết quả", "Đánh giá", "Văn bản đánh giá"])
         if not frame["Văn bản đánh giá"].any():

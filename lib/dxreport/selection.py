@@ -17,6 +17,7 @@ from . import schema
 MET = "Đạt"
 NOT_MET = "Chưa đạt"
 NO_DATA = "Chưa có số liệu"
+DONE_PREFIXES = ("đã hoàn thành", "đã triển khai", "hoàn thành")
 DONE_WORDS = {"hoàn thành", "đã hoàn thành", "đã triển khai", "đã hoàn thành triển khai", "có", "ứng dụng",
               "đã ứng dụng", "đạt"}
 
@@ -111,10 +112,11 @@ def judge(target: pd.Series, measured: float | str | None) -> str:
     if measured is None or (isinstance(measured, float) and math.isnan(measured)):
         return NO_DATA
     rule = target["rule"]
-    if rule == "status":
+    if rule == "status":  # every status target asks for something to be done or to exist
         got = str(measured).strip().lower()
         wanted = str(target["status"]).strip().lower()
-        return MET if got == wanted or (wanted in DONE_WORDS and got in DONE_WORDS) else NOT_MET
+        done = got in DONE_WORDS or got.startswith(DONE_PREFIXES)
+        return MET if got == wanted or done else NOT_MET
     value, value_max = float(target["value"]), target["value_max"]
     ok = {
         ">=": measured >= value,
