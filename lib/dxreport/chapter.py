@@ -213,9 +213,6 @@ class Chapter:
                         places.append(where)
         return "; ".join(f"{t} ({', '.join(p)})" if p else t for t, p in groups.items())
 
-    def cite(self, source: str) -> str:
-        return self.cite_parts([source])
-
     def cite_all(self, observations) -> str:
         return self.cite_parts(o.source for o in observations if o is not None)
 

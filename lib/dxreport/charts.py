@@ -83,30 +83,6 @@ def bars(frame: pd.DataFrame, label: str, value: str, unit: str, target: float |
     return fig
 
 
-def grouped_bars(frame: pd.DataFrame, category: str, group: str, value: str, unit: str,
-                 target: float | None = None):
-    """Side-by-side bars, e.g. one bar per province for each level (tỉnh / huyện / xã)."""
-    rows = frame.dropna(subset=[value])
-    with house_style():
-        fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
-        sns.barplot(data=rows, x=category, y=value, hue=group, ax=ax,
-                    palette=[PALETTE["main"], PALETTE["second"], "#6a9fd4", "#f2c078"][: rows[group].nunique()])
-        ax.yaxis.set_major_formatter(fmt.axis_formatter(unit))
-        for container in ax.containers:
-            ax.bar_label(container, labels=[fmt.with_unit(v, unit) for v in container.datavalues], fontsize=7,
-                         padding=2)
-        if target is not None:
-            ax.axhline(target, color=PALETTE["target"], linestyle="--", linewidth=1.2,
-                       label=f"Mục tiêu {fmt.with_unit(target, unit)}")
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        top = max([*rows[value].tolist(), target or 0]) or 1
-        ax.set_ylim(0, top * 1.2)
-        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
-        fig.tight_layout()
-    return fig
-
-
 def scorecard(frame: pd.DataFrame, label: str = "pillar", counts=("Đạt", "Chưa đạt", "Chưa có số liệu"),
               xlabel: str = "Số mục tiêu"):
     """Stacked horizontal bars of verdicts per row (targets per pillar, tasks per plan), each

@@ -180,12 +180,3 @@ class KernelPool:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def run_jobs(jobs: list[Job], root: Path, lock_path: Path, log_path: Path, workers: int = 2,
-             progress: bool = True, validated: str = "") -> None:
-    """Start a pool sized to the jobs, run them, stop the kernels."""
-    if not jobs:
-        return
-    with KernelPool(root, lock_path, log_path, min(workers, len(jobs)), validated) as pool:
-        pool.run(jobs, progress)

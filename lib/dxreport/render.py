@@ -211,10 +211,6 @@ def font_dir() -> Path:
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 
-def quarto_available() -> bool:
-    return shutil.which("quarto") is not None
-
-
 def render_quarto(prepared: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
                   quarto_yml: Path) -> list[Path]:
     """Render a Quarto book made from the project's `_quarto.yml` and the prepared notebooks."""
