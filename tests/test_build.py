@@ -224,3 +224,13 @@ def test_a_period_without_any_data_still_builds_and_says_so(tmp_path):
     assert "Chưa có số liệu về hạ tầng số" in html
     assert "Chưa có số liệu xếp hạng chỉ số chuyển đổi số cấp tỉnh (DTI)" in html
     assert "<figure>" not in html  # nothing is drawn from no data
+
+
+def test_invalid_data_is_refused_before_any_chapter_runs(tmp_path, capsys):
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    obs = root / "data" / "observations.csv"
+    set_cell(obs, 2, "value", "3,4")
+    assert main(["--root", str(root), "build", "--period", "2023-Q3", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "observations.csv, dòng 2, cột value: [số không hợp lệ]" in err
+    assert not (root / "outputs" / "nghe-an" / "2023-Q3").exists()

@@ -143,8 +143,7 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, wo
     # installed (JupyterLab pulls it in); that import builds a Lark grammar, about a second, for an
     # IRI check nbformat never makes. This process is ours: leave it out.
     sys.modules.setdefault("rfc3987_syntax", None)
-    from . import execute, render
-    from .data import load
+    from . import execute
     from .errors import RenderError
 
     chapter_cache = paths.cache_dir / "chapters"
@@ -166,8 +165,12 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, wo
     clock = time.perf_counter()
     pool = execute.KernelPool(paths.root, paths.cache_dir / "kernel-start.lock", log_path,
                               min(workers, len(jobs)), validated) if jobs else None
+    closed = False
     with ThreadPoolExecutor(max_workers=2) as renderer:
         try:
+            from . import render  # nbconvert and friends load while the kernels boot
+            from .data import load
+
             data = load(folder)  # refuses invalid data; the kernels boot meanwhile
             result.phases["validate"] = time.perf_counter() - clock
             futures = {}
@@ -180,7 +183,12 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, wo
                     strip_papermill(executed)
                     shutil.copyfile(executed, chapter_cache / f"{keys[name]}.ipynb")
                     prepared = render.prepare(executed, work / name)
-                return render.chapter_markdown(prepared, work) if result.engine == "pandoc" else prepared
+                if result.engine != "pandoc":
+                    return prepared
+                md = render.chapter_markdown(prepared, work)
+                if "pdf" in formats:
+                    render.chapter_typst(md, work)
+                return md
 
             for name in result.cached:
                 futures[name] = renderer.submit(finished, name)
@@ -190,8 +198,11 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, wo
             result.executed = [job.output.name for job in jobs]
             result.phases["execute"] = time.perf_counter() - clock
             parts = [futures[nb.name].result() for nb in chapter_paths]
-        finally:
             if pool is not None:
+                pool.close(wait=False)  # kernels exit while the report renders
+                closed = True
+        finally:
+            if pool is not None and not closed:
                 pool.close()
     clock = time.perf_counter()
     meta = title_meta(data, params["province"], chosen)
@@ -200,6 +211,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, wo
     else:
         result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
     result.phases["render"] = time.perf_counter() - clock
+    if pool is not None:
+        pool.join()
     shutil.rmtree(work, ignore_errors=True)
     log_path.unlink(missing_ok=True)
 

@@ -60,15 +60,16 @@ class WarmKernel:
         with FileLock(str(lock_path), timeout=START_TIMEOUT):
             self.km.start_kernel(cwd=str(root), env=_kernel_env(root, validated), stdout=self._log,
                                  stderr=subprocess.STDOUT)
-            client = self.km.client()
-            client.start_channels()
-            try:
-                client.wait_for_ready(timeout=START_TIMEOUT)
-                # Warm the kernel while the build validates data and imports Papermill: the first
-                # chapter's request queues behind these imports instead of paying for them.
-                client.execute(WARMUP_CODE, silent=True, store_history=False)
-            finally:
-                client.stop_channels()
+            _wait_for_ports(self.km)  # once bound, no other start can be handed the same ports
+        client = self.km.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=START_TIMEOUT)
+            # Warm the kernel while the build validates data and imports Papermill: the first
+            # chapter's request queues behind these imports instead of paying for them.
+            client.execute(WARMUP_CODE, silent=True, store_history=False)
+        finally:
+            client.stop_channels()
 
     def run(self, job: Job, progress: bool, position: int) -> None:
         import nbformat
@@ -94,6 +95,26 @@ class WarmKernel:
             self.km.shutdown_kernel(now=True)
         finally:
             self._log.close()
+
+
+def _wait_for_ports(km, timeout: float = START_TIMEOUT) -> None:
+    """Wait until the kernel listens on all its TCP ports (or has died)."""
+    import socket
+    import time
+
+    if km.transport != "tcp":
+        return
+    ports = [km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and km.is_alive():
+        listening = 0
+        for port in ports:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.settimeout(0.2)
+                listening += probe.connect_ex((km.ip, port)) == 0
+        if listening == len(ports):
+            return
+        time.sleep(0.02)
 
 
 def _source_index(source: Path, exc) -> int | None:
@@ -169,11 +190,25 @@ class KernelPool:
             chapter_errors = [e for e in errors if isinstance(e, ChapterError)]
             raise (chapter_errors or errors)[0]
 
-    def close(self) -> None:
-        for thread in self._starters:
-            thread.join()
-        for kernel in self.kernels:
-            kernel.close()
+    def close(self, wait: bool = True) -> None:
+        """Shut the kernels down; with `wait=False` in a background thread (the build goes on
+        rendering while they exit)."""
+        def shutdown():
+            for thread in self._starters:
+                thread.join()
+            for kernel in self.kernels:
+                kernel.close()
+
+        if wait:
+            shutdown()
+        else:
+            self._closer = threading.Thread(target=shutdown, name="dxreport-shutdown")
+            self._closer.start()
+
+    def join(self) -> None:
+        closer = getattr(self, "_closer", None)
+        if closer is not None:
+            closer.join()
 
     def __enter__(self) -> "KernelPool":
         return self

@@ -140,6 +140,15 @@ def chapter_markdown(nb_path: Path, workdir: Path) -> Path:
     return md
 
 
+def chapter_typst(md: Path, workdir: Path) -> Path:
+    """A chapter's Markdown → typst body, made while other chapters still run; the PDF then only
+    includes the chapters instead of converting the whole joined document at the end."""
+    typ = md.with_suffix(".typ")
+    _run([pandoc_path(), str(md), "-f", "markdown", "-t", "typst", "--wrap=none", "-o", str(typ)], workdir,
+         f"pandoc ({md.stem}, typst)")
+    return typ
+
+
 def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path) -> list[Path]:
     """Join the chapters' Markdown under a title block; write HTML, DOCX and PDF (via typst)."""
     pandoc = pandoc_path()
@@ -181,8 +190,14 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         import typst
 
         typ = workdir / f"{OUTPUT_NAME}.typ"
-        _run(common + ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"), "-o", str(typ)],
-             workdir, "pandoc (typst)")
+        source = joined
+        if all(p.with_suffix(".typ").exists() for p in parts):
+            includes = "\n".join(f'#include "{p.with_suffix(".typ").name}"' for p in parts)
+            source = workdir / f"{OUTPUT_NAME}-typst.md"
+            source.write_text(front + "```{=typst}\n" + includes + "\n```\n\n" + meta.sources_markdown + "\n",
+                              encoding="utf-8")
+        _run([pandoc, str(source)] + common[2:] + ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"),
+                                                    "-o", str(typ)], workdir, "pandoc (typst)")
         out = workdir / f"{OUTPUT_NAME}.pdf"
         try:
             typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(font_dir())],
