@@ -86,7 +86,7 @@ def _read_manifest(out_dir: Path) -> dict:
 
 def build(province: str = "nghe-an", period: str | None = None, formats: tuple[str, ...] = FORMATS,
           engine: str = "auto", data_dir: str | Path | None = None, workers: int = 2, force: bool = False,
-          progress: bool = True, root: str | Path | None = None, log=print) -> BuildResult:
+          progress: bool = True, root: str | Path | None = None) -> BuildResult:
     started = time.perf_counter()
     paths = project(root)
     folder = Path(data_dir).resolve() if data_dir else paths.data_dir
@@ -120,8 +120,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     from .publish import report_lock, staging, swap_in
 
     with report_lock(out_dir), staging(out_dir) as tmp:
-        _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine_used, workers, progress, tmp, result,
-             log)
+        _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, progress, tmp, result)
         manifest = {
             "province": province, "period": chosen.code, "engine": result.engine, "formats": list(formats),
             "render_key": render_key, "chapters": keys, "data_hash": data, "code_hash": code,
@@ -133,7 +132,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     return result
 
 
-def _run(paths, folder, chosen, params, chapter_paths, keys, formats, engine, workers, progress, tmp, result, log):
+def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, progress, tmp, result):
     """Execute what is not cached and render, overlapping the stages where they are independent:
     kernels boot while the data is validated, and each chapter is prepared (and, for pandoc,
     converted to Markdown) as soon as it has run, while the others still run."""

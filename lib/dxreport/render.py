@@ -26,7 +26,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
 from .errors import RenderError
-from .paths import FORMATS, OUTPUT_NAME, TEMPLATES_DIR
+from .paths import OUTPUT_NAME, TEMPLATES_DIR
 REMOVE_TAGS = {"remove-cell", "parameters", "injected-parameters", "dxreport-reset"}
 READER_MIME = {"text/markdown", "text/html", "image/png", "image/svg+xml"}
 

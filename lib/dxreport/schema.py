@@ -6,7 +6,7 @@ the column-by-column documentation in `data/README.md` all read this one declara
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 RULES = (">=", ">", "=", "<=", "range", "status")
 TASK_STATUSES = ("Hoàn thành", "Chưa hoàn thành")
