@@ -234,3 +234,46 @@ def test_invalid_data_is_refused_before_any_chapter_runs(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "observations.csv, dòng 2, cột value: [số không hợp lệ]" in err
     assert not (root / "outputs" / "nghe-an" / "2023-Q3").exists()
+
+
+def test_quarto_project_handed_to_quarto_is_complete(tmp_path, monkeypatch):
+    """Without Quarto on this machine: check what dxreport gives `quarto render` (the book's
+    _quarto.yml, its chapters, the Vietnamese labels, no execution) by standing in for the
+    quarto process only; the kernels, notebooks and preparation are real."""
+    import yaml
+
+    from dxreport import build as build_module
+    from dxreport import render
+
+    calls = []
+
+    seen = {}
+
+    def fake_quarto(cmd, cwd, what):
+        calls.append(cmd)
+        seen["config"] = (Path(cmd[2]) / "_quarto.yml").read_text(encoding="utf-8")
+        seen["chapter"] = nbformat.read(str(Path(cmd[2]) / CHAPTER), as_version=4)
+        book = Path(cmd[2]) / "_book"
+        book.mkdir()
+        for name in ("bao-cao.pdf", "bao-cao.docx", "index.html"):
+            (book / name).write_text("stand-in", encoding="utf-8")
+
+    real_run = render._run
+    monkeypatch.setattr(render, "_run", lambda cmd, cwd, what: fake_quarto(cmd, cwd, what)
+                        if cmd[0] == "quarto" else real_run(cmd, cwd, what))
+    monkeypatch.setattr(build_module.shutil, "which", lambda name: "/usr/bin/quarto" if name == "quarto" else None)
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    result = build("nghe-an", "2023-Q3", root=root, progress=False, engine="quarto")
+    assert result.engine == "quarto" and len(calls) == 1
+    assert calls[0][:2] == ["quarto", "render"] and "--no-execute" in calls[0]
+    config = yaml.safe_load(seen["config"])
+    assert config["project"]["type"] == "book"
+    assert config["book"]["chapters"] == ["index.qmd", CHAPTER, "nguon.qmd"]
+    assert config["book"]["subtitle"] == "Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023"
+    assert config["execute"]["enabled"] is False and config["execute"]["cache"] is False
+    assert config["lang"] == "vi" and config["language"]["crossref-fig-title"] == "Hình"
+    assert config["language"]["crossref-tbl-title"] == "Bảng" and config["language"]["toc-title-document"] == "Mục lục"
+    chapter = seen["chapter"]
+    assert all(c.source == "" for c in chapter.cells if c.cell_type == "code")
+    assert "papermill" not in chapter.metadata
+    assert sorted(p.name for p in result.files) == ["bao-cao-html", "bao-cao.docx", "bao-cao.html", "bao-cao.pdf"]
