@@ -145,3 +145,13 @@ def test_missing_file_and_broken_header(data_dir):
     issues = issues_for(data_dir)
     assert any(i.file == "budget.csv" and i.rule == "thiếu tệp" for i in issues)
     assert any(i.file == "tasks.csv" and i.rule == "thiếu cột" and i.column == "status_as_of" for i in issues)
+
+
+def test_a_row_with_too_many_cells_names_its_line(data_dir):
+    path = data_dir / "observations.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3] + ",72,05"  # an unquoted decimal comma adds cells
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    issue = one(issues_for(data_dir), "số cột sai")
+    assert (issue.file, issue.line) == ("observations.csv", 4)
+    assert "dòng 4" in issue.format()

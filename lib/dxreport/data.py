@@ -40,6 +40,13 @@ def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list
                                         f"không tìm thấy tệp {table.file} trong {folder.name}/"))
             frames[table.name] = pd.DataFrame({c: pd.Series(dtype=str) for c in table.names})
             continue
+        ragged = _ragged_rows(path)
+        if ragged:
+            issues += [DataIssue(table.file, line, None, "số cột sai", None,
+                                 f"dòng có {got} ô nhưng dòng tiêu đề có {want} cột (thiếu dấu ngoặc kép quanh ô có dấu phẩy?)")
+                       for line, got, want in ragged]
+            frames[table.name] = pd.DataFrame({c: pd.Series(dtype=str) for c in table.names})
+            continue
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
         except (UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -59,6 +66,19 @@ def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list
         frame.index = frame.index + 2  # the editor's line number: header is line 1
         frames[table.name] = frame
     return frames, issues
+
+
+def _ragged_rows(path: Path) -> list[tuple[int, int, int]]:
+    """Rows whose number of cells differs from the header's: (line, cells, columns)."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            return [(reader.line_num, len(row), len(header)) for row in reader if row and len(row) != len(header)]
+    except UnicodeDecodeError:
+        return []  # reported by the reader below
 
 
 def _typed(table: schema.Table, frame: pd.DataFrame) -> pd.DataFrame:
