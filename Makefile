@@ -30,7 +30,8 @@ test: $(STAMP) ## chạy toàn bộ kiểm thử: pytest cho gói, nbval cho not
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --ignore=tests/fixtures -p no:cacheprovider
 
 lab: $(STAMP) ## mở JupyterLab với kernel của .venv, các notebook dùng tham số mặc định
-	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks
+	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 validate: $(STAMP) ## kiểm tra dữ liệu trong data/
 	$(BIN)/dxreport validate
