@@ -50,3 +50,10 @@ def test_empty_section_says_so(data_dir):
     ch = open_chapter("ha-tang-so", "nghe-an", "2021-Q1", data_dir)
     blocks = ch.section("di-dong")
     assert blocks[0].markdown == "Chưa có số liệu cho mục này trong kỳ báo cáo."
+
+
+def test_section_whose_charted_indicator_is_not_in_the_data_still_renders(data_dir):
+    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)  # the fixture has no "bts"
+    blocks = ch.section("di-dong")
+    assert "Tốc độ băng rộng di động đạt 30,25 Mbps" in blocks[0].markdown
+    assert not any(type(b).__name__ == "Figure" for b in blocks)

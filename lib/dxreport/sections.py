@@ -82,7 +82,7 @@ def indicator_section(ch: Chapter, section: Section) -> list:
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     out.append(ch.table(frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
                         align=TABLE_ALIGN, widths=TABLE_WIDTHS))
-    if section.chart:
+    if section.chart in known:  # a data set without the charted indicator simply has no chart
         out += chart_for(ch, section.chart)
     return out
 
