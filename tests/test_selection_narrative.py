@@ -76,3 +76,11 @@ def test_target_text_forms(data_dir):
 
 def test_tally_text():
     assert narrative.tally_text("Chính quyền số", 8, 11) == "đạt 8/11 mục tiêu về Chính quyền số"
+
+
+def test_chapter_evaluation_agrees_with_the_data_level_api(data_dir):
+    ch = open_chapter("tong-quan", "nghe-an", "2023-Q3", data_dir)
+    for _, target in ch.data.targets.iterrows():
+        fast = ch.evaluate(target)
+        plain = selection.evaluate(target, ch.data.observations, date(2023, 9, 30))
+        assert (fast.status, fast.measured) == (plain.status, plain.measured), target["target_id"]

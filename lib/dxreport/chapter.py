@@ -181,7 +181,10 @@ class Chapter:
         return max(dates) if dates else pd.NaT
 
     def evaluate(self, target: pd.Series) -> selection.Evaluation:
-        return selection.evaluate(target, self.data.observations, self.until)
+        """`selection.evaluate`, on this chapter's indexed observations."""
+        obs = self.latest(target["indicator_id"], target["breakdown"], province=target["province"])
+        measured = selection.measured_for(target, obs)
+        return selection.Evaluation(target["target_id"], selection.judge(target, measured), measured, obs)
 
     def target_for(self, indicator_id: str, breakdown: str = "") -> pd.Series | None:
         """The nearest target in force for an indicator (earliest due date)."""

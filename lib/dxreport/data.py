@@ -23,13 +23,9 @@ from .paths import resolve_data_dir
 _CACHE: dict[tuple, "Data"] = {}
 
 
-def resolve_dir(data_dir: str | Path | None) -> Path:
-    return resolve_data_dir(data_dir)
-
-
 def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list[DataIssue]]:
     """All tables as text frames, plus the issues found while reading (missing file, columns)."""
-    folder = resolve_dir(data_dir)
+    folder = resolve_data_dir(data_dir)
     frames: dict[str, pd.DataFrame] = {}
     issues: list[DataIssue] = []
     for table in schema.ALL:
@@ -141,7 +137,7 @@ def _signature(folder: Path) -> tuple:
 
 def load(data_dir: str | Path | None = None, validate: bool = True) -> Data:
     """Validated, typed tables; raises `DataValidationError` listing every broken rule."""
-    folder = resolve_dir(data_dir)
+    folder = resolve_data_dir(data_dir)
     key = (str(folder), _signature(folder), validate)
     if key in _CACHE:
         return _CACHE[key]

@@ -24,7 +24,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from . import fmt, narrative, periods, schema
 from .chapter import Chapter
 from .chapters import spec
-from .data import load, read_raw, resolve_dir
+from .data import load, read_raw
+from .paths import resolve_data_dir
 from .errors import DataIssue, DataValidationError, IngestError
 
 META_SHEET = "_meta"
@@ -210,7 +211,7 @@ def _read_rows(path: Path):
 def ingest(workbook: str | Path, data_dir: str | Path | None = None) -> int:
     """Append the workbook's new observations; raise `DataValidationError` and write nothing on any error."""
     path = Path(workbook)
-    folder = resolve_dir(data_dir)
+    folder = resolve_data_dir(data_dir)
     frames, issues = read_raw(folder)
     if issues:
         raise DataValidationError(issues)
