@@ -20,7 +20,6 @@ from .data import Data, load
 from .display import Figure, Table, Text
 from .periods import Period
 
-_EMPTY = pd.DataFrame()
 SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
 
 
@@ -130,7 +129,12 @@ class Chapter:
             obs = obs[obs["as_of"] <= pd.Timestamp(self.until)].sort_values("as_of")
             return {key: frame for key, frame in obs.groupby(["province", "indicator_id", "breakdown"])}
 
-        return self._once("series", index).get((province, indicator_id, breakdown), _EMPTY)
+        empty = self._once("no-series", lambda: self.data.observations.iloc[0:0])
+        return self._once("series", index).get((province, indicator_id, breakdown), empty)
+
+    def history(self, indicator_id: str, breakdown: str = "", province: str | None = None) -> pd.DataFrame:
+        """Every observation of an indicator up to the period's end, oldest first."""
+        return self._series(province or self.province, indicator_id, breakdown)
 
     def latest(self, indicator_id: str, breakdown: str = "", province: str | None = None):
         rows = self._series(province or self.province, indicator_id, breakdown)

@@ -116,10 +116,10 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
         out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {ind['name_vi'].lower()}. "
                                   "Định nghĩa và ngày số liệu của mỗi tỉnh có thể khác nhau",
                              ch.cite_all([o for _, o in compared])))
-    history = selection.observations_for(ch.data.observations, ch.province, indicator_id, "", ch.until)
+    history = ch.history(indicator_id)
     history = history[history["value"].notna()]
     if len(points) < 2 and len(history) >= 2:
-        fig = charts.trend(history.assign(as_of=history["as_of"]), "as_of", "value", unit, target=target_value)
+        fig = charts.trend(history, "as_of", "value", unit, target=target_value)
         cited = [selection.Obs.from_row(r) for _, r in history.iterrows()]
         out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ", ch.cite_all(cited)))
     return out
