@@ -126,7 +126,7 @@ class Chapter:
         """Observations of one (province, indicator, breakdown), oldest first, up to the period's end."""
         def index():
             obs = self.data.observations
-            obs = obs[obs["as_of"] <= pd.Timestamp(self.until)].sort_values("as_of")
+            obs = obs[obs["as_of"] <= pd.Timestamp(self.until)].sort_values("as_of", kind="stable")
             return {key: frame for key, frame in obs.groupby(["province", "indicator_id", "breakdown"])}
 
         empty = self._once("no-series", lambda: self.data.observations.iloc[0:0])

@@ -13,6 +13,8 @@ TASK_STATUSES = ("Hoàn thành", "Chưa hoàn thành")
 BUDGET_KINDS = ("bố trí", "đề xuất", "dự kiến")
 BUDGET_PILLARS = ("tổng", "an toàn thông tin", "chính quyền số", "kinh tế số", "xã hội số")
 PERCENT = "%"
+# Words a source puts before a figure ("hơn 2.500 trạm", "khoảng 8.500"): they stay in the sentence.
+QUALIFIERS = ("trên", "hơn", "gần", "khoảng", "dưới", "xấp xỉ", "ít nhất", "gần như", "chưa đến")
 
 
 @dataclass(frozen=True)
@@ -114,16 +116,23 @@ OBSERVATIONS = Table(
         Col("breakdown", doc="Phân tổ: để trống là toàn tỉnh; 'cấp tỉnh', 'cấp xã', 'THCS'..."),
         Col("as_of", "date", required=True, doc="Ngày 'tính đến' của số liệu (YYYY-MM-DD)."),
         Col("since", "date", doc="Với số lũy kế theo khoảng thời gian: ngày bắt đầu."),
+        Col("qualifier", choices=QUALIFIERS,
+            doc="Từ nguồn đặt trước con số (trên, hơn, gần, khoảng...); giữ nguyên trong câu của báo cáo."),
         Col("value", "number", doc="Giá trị theo đơn vị của chỉ tiêu; dấu chấm thập phân, không phân cách hàng nghìn."),
+        Col("precision", "number",
+            doc="Bước làm tròn của con số như nguồn in (1 với '98%', 0.01 với '98,34%', 100 với 'hơn 2.500'); "
+                "để trống là đúng như số chữ số thập phân đã ghi."),
         Col("status", doc="Kết quả định tính (Đã triển khai, Hoàn thành...) khi không có số."),
         Col("unit", required=True, doc="Đơn vị của value, phải trùng với indicators.csv."),
         Col("numerator", "number", doc="Tử số khi nguồn ghi dạng x/y."),
         Col("denominator", "number", doc="Mẫu số khi nguồn ghi dạng x/y."),
         Col("source", required=True, doc="Tệp nguồn và mục, ví dụ '000_6498fc08514e6603.txt: I.2'."),
         Col("note", doc="Ghi chú: số in sai, cách hiểu, chênh lệch với x/y..."),
+        Col("as_of_basis", doc="Khi nguồn không ghi ngày: ngày tính đến được xác định thế nào."),
+        Col("reported_by", doc="Đơn vị chịu trách nhiệm số liệu (khi nhập từ sổ Excel của các đơn vị)."),
     ),
-    key=("province", "indicator_id", "as_of", "breakdown"),
-    doc="Mỗi dòng là một số liệu đã báo cáo.",
+    key=("province", "indicator_id", "as_of", "breakdown", "source"),
+    doc="Mỗi dòng là một số liệu đã báo cáo; hai nguồn công bố khác nhau cho cùng một ngày là hai dòng.",
 )
 
 TARGETS = Table(

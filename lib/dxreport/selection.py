@@ -40,6 +40,8 @@ class Obs:
     denominator: float | None
     source: str
     note: str
+    qualifier: str = ""  # "hơn", "khoảng"... as the source printed it
+    precision: float | None = None  # rounding step of the printed figure; None: as many decimals as written
 
     @classmethod
     def from_row(cls, row: pd.Series) -> "Obs":
@@ -50,6 +52,7 @@ class Obs:
             value=_num(row["value"]), status=row["status"], unit=row["unit"],
             numerator=_num(row["numerator"]), denominator=_num(row["denominator"]),
             source=row["source"], note=row["note"],
+            qualifier=row.get("qualifier", ""), precision=_num(row.get("precision")),
         )
 
     @property
@@ -72,7 +75,7 @@ def observations_for(obs: pd.DataFrame, province: str, indicator_id: str, breakd
     rows = obs[(obs["province"] == province) & (obs["indicator_id"] == indicator_id) & (obs["breakdown"] == breakdown)]
     if until is not None:
         rows = rows[rows["as_of"] <= pd.Timestamp(until)]
-    return rows.sort_values("as_of")
+    return rows.sort_values("as_of", kind="stable")  # same-day rows of several sources keep file order
 
 
 def latest(obs: pd.DataFrame, province: str, indicator_id: str, breakdown: str = "",
