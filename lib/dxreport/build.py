@@ -205,6 +205,9 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, p
                 pool.close()
     clock = time.perf_counter()
     meta = title_meta(data, params["province"], chosen)
+    from .checks import write_check_sheet  # internal check sheet beside the report; never linked from it
+
+    write_check_sheet(data, params["province"], chosen, tmp)
     if result.engine == "pandoc":
         result.files = render.render_pandoc(parts, work, meta, formats, tmp)
     else:

@@ -15,7 +15,15 @@ RULE_TEXT = {">=": "≥", ">": ">", "=": "=", "<=": "≤"}
 
 
 def figure_text(obs: Obs, count_unit: str = "") -> str:
-    """The figure as the report prints it: '72,05% (293.670/407.595 hồ sơ)', '3.743/3.806 thôn, bản'."""
+    """The figure as the report prints it: '72,05% (293.670/407.595 hồ sơ)', '3.743/3.806 thôn, bản',
+    with the source's qualifier before the number ('hơn 2.500 trạm', 'khoảng 50%')."""
+    text = _bare_figure_text(obs, count_unit)
+    if obs.qualifier and (obs.value is not None or obs.numerator is not None):
+        return f"{obs.qualifier} {text}"
+    return text
+
+
+def _bare_figure_text(obs: Obs, count_unit: str = "") -> str:
     if obs.value is None and obs.numerator is None:
         return obs.status or fmt.MISSING
     if obs.unit == schema.PERCENT:

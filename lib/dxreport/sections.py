@@ -382,3 +382,106 @@ def appendix_tasks(ch: Chapter) -> list:
         out.append(ch.table(frame.reset_index(drop=True), f"Nhiệm vụ theo {plan}", ch.cite_parts(group["source"]),
                             align=["r", "l", "l", "l", "l", "l"], widths=[5, 35, 16, 10, 22, 12]))
     return out
+
+
+# -- 2025 figures: DTI pillar ranks, plans' progress, two-level local government ----------------
+
+PROGRESS_INDICATORS = ("nq57_chi_tieu_hoan_thanh", "nq57_nhiem_vu_hoan_thanh", "nq05_chi_tieu_hoan_thanh",
+                       "nhiem_vu_bcd_ctct_2025", "xa_dat_tieu_chi_cds")
+
+
+def dti_pillars(ch: Chapter) -> list:
+    """The latest DTI ranks of the main indicators (pillars) with their change from the year before,
+    as the press printed them, and every overall rank the sources give for that year, side by side."""
+    known = set(ch.data.indicators["indicator_id"])
+    if not {"dti_xep_hang", "dti_xep_hang_thay_doi"} <= known:
+        return []
+    changes = {b: ch.latest("dti_xep_hang_thay_doi", b) for b in ch.breakdowns("dti_xep_hang_thay_doi")}
+    ranks = {b: ch.latest("dti_xep_hang", b) for b in changes}
+    pairs = [(b, r, changes[b]) for b, r in ranks.items()
+             if r is not None and r.value is not None and changes[b].value is not None and r.as_of == changes[b].as_of]
+    if not pairs:
+        return []
+    year = pairs[0][1].as_of.year
+    pairs.sort(key=lambda p: p[1].value)
+    size = pairs[0][1].denominator
+    of = f"/{fmt.number(size)}" if size else ""
+
+    def moved(change: float) -> str:
+        return "không đổi" if change == 0 else f"{'tăng' if change > 0 else 'giảm'} {fmt.number(abs(change))} bậc"
+
+    parts = [f"{b} hạng {fmt.number(r.value)}{of} ({moved(c.value)})" for b, r, c in pairs]
+    out = [ch.text(f"Theo báo chí, năm {year} các chỉ số chính DTI của tỉnh {ch.province_name} xếp hạng như sau "
+                   f"(so với năm {year - 1}): " + "; ".join(parts) + ".")]
+    overall = ch.history("dti_xep_hang")
+    overall = overall[(overall["as_of"] == pd.Timestamp(pairs[0][1].as_of)) & overall["value"].notna()]
+    if len(overall) >= 2:  # several pages, several ranks: all are shown, none is picked
+        said = [f"{narrative.figure_text(o)} theo {ch.cite_parts([o.source])}"
+                for o in (selection.Obs.from_row(r) for _, r in overall.iterrows())]
+        out.append(ch.text(f"Về thứ hạng chung năm {year}, các nguồn không thống nhất: " + "; ".join(said)
+                           + ". Báo cáo nêu đủ các số liệu này, chưa chọn số nào khi chưa có bảng xếp hạng chính thức."))
+    for b, r, c in pairs:
+        ch.shown.append((f"dti_xep_hang/{b}", f"{fmt.number(r.value)}{of} ({moved(c.value)}) @ {fmt.day(r.as_of)}"))
+    with charts.house_style():
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(charts.WIDTH, 0.42 * len(pairs) + 1.0))
+        labels = [f"{b.capitalize()}: hạng {fmt.number(r.value)}{of}" for b, r, _ in pairs]
+        values = [c.value for _, _, c in pairs]
+        colors = [charts.PALETTE["met"] if v > 0 else charts.PALETTE["not_met"] if v < 0 else charts.PALETTE["no_data"]
+                  for v in values]
+        ax.barh(labels, values, color=colors, height=0.6)
+        ax.invert_yaxis()
+        ax.axvline(0, color="#555555", linewidth=0.8)
+        span = max(abs(v) for v in values) or 1
+        ax.set_xlim(-span * 1.35, span * 1.35)
+        for y, v in enumerate(values):
+            ax.text(v, y, f" {moved(v)} " if v >= 0 else f" {moved(v)} ", va="center", ha="left" if v >= 0 else "right",
+                    fontsize=8)
+        ax.xaxis.set_major_formatter(fmt.axis_formatter())
+        ax.set_xlabel(f"Số bậc thay đổi so với năm {year - 1} (dương: tăng hạng)")
+        ax.grid(axis="y", visible=False)
+        fig.tight_layout()
+    scope = f"trong {fmt.number(size)} tỉnh, thành phố trước sắp xếp năm 2025" if size == 63 else "như nguồn in"
+    out.append(ch.figure(fig, f"Thứ hạng các chỉ số chính DTI năm {year} của tỉnh {ch.province_name} và mức thay đổi "
+                              f"so với năm {year - 1}, theo báo chí (xếp hạng {scope}; số liệu báo chí, "
+                              "có thể khác bảng xếp hạng chính thức)",
+                         ch.cite_all([r for _, r, _ in pairs] + [c for *_, c in pairs])))
+    return out
+
+
+def plan_progress(ch: Chapter) -> list:
+    """Progress of the programmes reported as 'x/y chỉ tiêu, nhiệm vụ' (Resolution 57's provincial
+    programme, Hà Tĩnh's 05-NQ/TU, the steering committee's work plan), as sentences and a table."""
+    known = set(ch.data.indicators["indicator_id"])
+    sentences, rows, cited = [], [], []
+    for indicator_id in (i for i in PROGRESS_INDICATORS if i in known):
+        for breakdown in [""] + ch.breakdowns(indicator_id):
+            obs = ch.latest(indicator_id, breakdown)
+            if obs is None:
+                continue
+            sentences.append(ch.sentence(indicator_id, breakdown))
+            name = ch.indicator(indicator_id)["name_vi"] + (f" ({breakdown})" if breakdown else "")
+            rows.append([name, narrative.figure_text(obs), fmt.day(obs.as_of)])
+            cited.append(obs)
+    if not rows:
+        return [ch.text(f"Chưa có số liệu công bố về tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}.")]
+    frame = pd.DataFrame(rows, columns=["Chương trình, kế hoạch", "Kết quả", "Tính đến"])
+    return [ch.text("\n".join(f"- {s}" for s in sentences)),
+            ch.table(frame, "Tiến độ thực hiện các chương trình, kế hoạch theo số liệu công bố", ch.cite_all(cited),
+                     align=["l", "r", "r"], widths=[60, 25, 15])]
+
+
+def local_government(ch: Chapter) -> list:
+    """From 1/7/2025 local government has two levels: the province's communes and wards, by count."""
+    if "so_don_vi_hanh_chinh" not in set(ch.data.indicators["indicator_id"]):
+        return []
+    total = ch.latest("so_don_vi_hanh_chinh", "cấp xã")
+    if total is None or total.as_of < pd.Timestamp("2025-07-01").date():
+        return []
+    parts = [(b, ch.latest("so_don_vi_hanh_chinh", b)) for b in ("xã", "phường")]
+    detail = ", ".join(f"{fmt.number(o.value)} {b}" for b, o in parts if o is not None and o.as_of == total.as_of)
+    ch.shown.append(("so_don_vi_hanh_chinh/cấp xã", f"{fmt.number(total.value)} @ {fmt.day(total.as_of)}"))
+    return [ch.text(f"Từ ngày {fmt.day(total.as_of)}, chính quyền địa phương tổ chức theo hai cấp (tỉnh và xã); "
+                    f"tỉnh {ch.province_name} có {fmt.number(total.value)} đơn vị hành chính cấp xã"
+                    + (f" ({detail})" if detail else "") + f" (nguồn: {ch.cite_all([total])}).")]
