@@ -40,6 +40,7 @@ def test_seed_figures_from_the_brief_are_in_the_data():
     obs = data.observations.set_index(["province", "indicator_id", "breakdown"])
     assert obs.loc[("nghe-an", "bbdd_toc_do", ""), "value"] == 29.45
     ha_tinh = obs.loc[("ha-tinh", "dvc_ho_so_truc_tuyen", "")]
+    ha_tinh = ha_tinh[ha_tinh["as_of"] == pd.Timestamp("2023-10-31")].iloc[0]  # 2025 has a press figure too
     assert (ha_tinh["value"], ha_tinh["numerator"], ha_tinh["denominator"]) == (72.05, 293670.0, 407595.0)
     villages = obs.loc[("nghe-an", "thon_ban_phu_song_bbdd", "")]
     villages = villages[villages["as_of"] == pd.Timestamp("2023-08-30")].iloc[0]
@@ -85,3 +86,12 @@ def test_computed_verdicts_agree_with_the_review_where_it_has_a_figure():
         assert verdict == printed, (row["target_id"], verdict, printed)
         checked += 1
     assert checked >= 15
+
+
+def test_readme_documents_the_check_sheet_and_the_2025_conventions():
+    from dxreport.checks import FILE_NAME
+
+    text = (REPO / "data" / "README.md").read_text(encoding="utf-8")
+    assert f"`{FILE_NAME}`" in text
+    for promise in ("`as_of_basis`", "`precision`", "`dti_xep_hang_34`", "`so_don_vi_hanh_chinh`", "2025-06-30"):
+        assert promise in text, promise
