@@ -49,6 +49,7 @@ from .data import load, read_raw
 from .errors import (DataIssue, DataValidationError, IngestError, IngestLockedError, PeriodError,
                      TemplateOutputError)
 from .files import check_folder
+from .validate import R_RATE
 
 META_SHEET = "_meta"
 GUIDE_SHEET = "Hướng dẫn"
@@ -116,7 +117,7 @@ GUIDE = [
     "9. Dòng không có số liệu thì để trống toàn bộ; không ghi 0 thay cho 'chưa có số liệu'.",
     "10. Chỉ nhập số, ngày hoặc chữ; không nhập công thức, không bắt đầu ô chữ bằng dấu =, +, -, @.",
     "11. Không sửa các cột Mã chỉ tiêu, Chỉ tiêu, Phân tổ; không đổi tên, thêm hay xóa trang.",
-    "12. Nếu số trong văn bản nguồn có chỗ sai (in nhầm dấu chấm, tỷ lệ không khớp x/y), ghi rõ ở cột Ghi chú đã đọc thế nào và hiểu thế nào.",
+    "12. Tỷ lệ % phải khớp Tử số/Mẫu số theo số chữ số thập phân đã nhập. Nếu văn bản nguồn in tỷ lệ không khớp x/y, chỉ nhập Tử số và Mẫu số, để trống Giá trị và ghi tỷ lệ đã in ở cột Ghi chú; số in sai khác (nhầm dấu chấm...) cũng ghi rõ ở Ghi chú đã đọc thế nào.",
     "13. Gửi bản sửa của số liệu đã nộp: điền lại dòng đó (cùng ngày, cùng nguồn) với số mới; bên nhập dùng "
     "lệnh ingest --replace và số cũ được lưu vào lịch sử.",
 ]
@@ -569,8 +570,11 @@ def _ingest_locked(path: Path, folder: Path, replace: bool, by: str, today: date
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     for row in rows:
         problems += row.issues
+        if any(i.rule == R_FORMULA for i in row.issues):
+            continue  # the formula is the problem; what the row would lack without it is noise
         obs = dict(row.obs)
         obs["unit"] = indicators["unit"].get(obs["indicator_id"], "")
+        problems += _rate_issues(row, obs)
         obs["reported_by"] = obs.get("reported_by") or by
         record = pd.Series([obs.get(c, "") for c in columns], index=columns)
         key = tuple(record[c] for c in key_cols)
@@ -625,6 +629,8 @@ def _ingest_locked(path: Path, folder: Path, replace: bool, by: str, today: date
     from .validate import check_frames
 
     for issue in check_frames(combined, today):
+        if issue.file == schema.OBSERVATIONS.file and issue.line in origin and issue.rule == R_RATE:
+            continue  # checked above, stricter: a note does not excuse a workbook's own figures
         if issue.file == schema.OBSERVATIONS.file and issue.line in origin:
             where, line = origin[issue.line]
             header = HEADER.get(issue.column, WORDS.get(issue.column or "", issue.column))
@@ -645,6 +651,27 @@ def _ingest_locked(path: Path, folder: Path, replace: bool, by: str, today: date
             _append_rows(folder / schema.SOURCES.file, schema.SOURCES.names, new_sources)
         _write_observations(folder / schema.OBSERVATIONS.file, columns, replaced, new_rows)
     return IngestResult(len(new_rows), len(replaced), len(new_sources))
+
+
+def _rate_issues(row: _Row, obs: dict) -> list[DataIssue]:
+    """A percentage must agree with its numerator/denominator to the decimals it was given.
+
+    data/ accepts a disagreeing rate with a note (a source printed it so); an agency's workbook
+    holds its own figures, so there the note excuses nothing.
+    """
+    if obs["unit"] != schema.PERCENT or not (obs["value"] and obs["numerator"] and obs["denominator"]):
+        return []
+    value, num, den = float(obs["value"]), float(obs["numerator"]), float(obs["denominator"])
+    if den == 0:
+        return []
+    decimals = len(obs["value"].split(".", 1)[1]) if "." in obs["value"] else 0
+    computed = 100 * num / den
+    if abs(value - computed) <= 0.5 * 10.0 ** (-decimals) + 1e-9:
+        return []
+    return [DataIssue(row.where, row.line, HEADER["value"], R_RATE, fmt.percent(value, min(decimals, 4)),
+                      f"tỷ lệ {fmt.percent(value, min(decimals, 4))} khác {HEADER['numerator']}/{HEADER['denominator']} "
+                      f"= {fmt.number(num)}/{fmt.number(den)} = {fmt.percent(computed, 2)}; sửa số cho khớp, hoặc "
+                      f"để trống {HEADER['value']} nếu văn bản in sai tỷ lệ (ghi tỷ lệ đã in ở {HEADER['note']})")]
 
 
 def _unique(issues: list[DataIssue]) -> list[DataIssue]:
