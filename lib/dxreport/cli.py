@@ -64,14 +64,23 @@ def _parser() -> argparse.ArgumentParser:
     _localise(t)
     t.add_argument("--province", default="nghe-an", help="mã tỉnh (mặc định: nghe-an)")
     t.add_argument("--period", required=True, help="kỳ cần thu thập số liệu, ví dụ 2026-Q1")
-    t.add_argument("-o", "--output", required=True, help="tệp .xlsx sẽ tạo")
+    t.add_argument("-o", "--output", required=True,
+                   help="tệp .xlsx sẽ tạo (không được nằm trong thư mục dữ liệu; tệp đã có thì cần --force)")
     t.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    t.add_argument("--force", action="store_true", help="ghi đè tệp .xlsx đã có")
 
     i = sub.add_parser("ingest", formatter_class=_VietnameseHelp, add_help=False, help="nhập số liệu từ tệp Excel đã điền",
-                       description="Kiểm tra tệp Excel đã điền; chỉ ghi thêm vào observations.csv khi mọi dòng hợp lệ.")
+                       description="Kiểm tra tệp Excel đã điền; chỉ ghi thêm vào observations.csv khi mọi dòng hợp lệ. "
+                                   "Số liệu đã có với số khác (bản sửa) chỉ được thay khi có --replace; "
+                                   "số cũ được lưu vào revisions.csv kèm người gửi và thời điểm.")
     _localise(i)
     i.add_argument("workbook", help="tệp .xlsx đã điền")
     i.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    i.add_argument("--replace", action="store_true",
+                   help="thay số liệu đã có (cùng chỉ tiêu, phân tổ, ngày, nguồn) bằng số mới của sổ; "
+                        "số cũ được ghi vào revisions.csv")
+    i.add_argument("--by", default=None,
+                   help="người hoặc đơn vị gửi bản sửa, khi sổ không ghi cột Đơn vị chịu trách nhiệm")
     return parser
 
 
@@ -127,7 +136,7 @@ def _validate(args) -> int:
 def _template(args) -> int:
     from .workbook import write_template
 
-    path = write_template(args.province, args.period, args.output, args.data_dir)
+    path = write_template(args.province, args.period, args.output, args.data_dir, force=args.force)
     print(f"Đã tạo {path}")
     return 0
 
@@ -135,8 +144,14 @@ def _template(args) -> int:
 def _ingest(args) -> int:
     from .workbook import ingest
 
-    added = ingest(args.workbook, args.data_dir)
-    print(f"Đã thêm {added} số liệu vào observations.csv." if added else "Không có số liệu mới (đã nhập trước đó).")
+    result = ingest(args.workbook, args.data_dir, replace=args.replace, by=args.by)
+    if not (result.added or result.replaced):
+        print("Sổ không có số liệu mới: mọi dòng đã điền đều đã có trong dữ liệu với cùng giá trị.")
+        return 0
+    done = [f"thêm {result.added} số liệu" if result.added else "",
+            f"thay {result.replaced} số liệu (số cũ lưu trong revisions.csv)" if result.replaced else "",
+            f"thêm {result.sources_added} nguồn vào sources.csv" if result.sources_added else ""]
+    print("Đã " + "; ".join(d for d in done if d) + ".")
     return 0
 
 

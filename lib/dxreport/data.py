@@ -9,6 +9,7 @@ that share a warm kernel read and validate the tables once per build.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,38 +18,116 @@ import pandas as pd
 from . import schema
 from .data_env import VALIDATED_ENV
 from .errors import DataIssue, DataValidationError, ProvinceError
-from .files import data_files
-from .paths import resolve_data_dir
+from .files import check_folder, data_files
 
 _CACHE: dict[tuple, "Data"] = {}
+
+# Rule names of the reading stage (the "[...]" part of a message).
+R_ENCODING = "sai bảng mã"
+R_EMPTY_FILE = "tệp rỗng"
+R_NO_ROWS = "bảng không có dòng nào"
+R_BROKEN = "tệp CSV hỏng"
+R_CELL_SIZE = "ô quá dài"
+R_RAGGED = "số cột sai"
+R_HEADER = "tiêu đề lặp"
+R_UNREADABLE = "không đọc được tệp"
+
+
+MAX_FILE_BYTES = 256 * 2**20  # a data table larger than this is a mistake, not data
+MAX_CELL_CHARS = 131_072  # csv.field_size_limit's default, stated here so the message can name it
+
+
+def _empty(table: schema.Table) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=str) for c in table.names})
+
+
+def _decode(table: schema.Table, raw: bytes) -> tuple[str | None, list[DataIssue]]:
+    """The file's text (UTF-8, a leading BOM dropped), or the issue naming the first bad line."""
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return None, [DataIssue(table.file, line, None, R_ENCODING, None,
+                                "tệp không phải UTF-8 (có thể lưu bằng bảng mã cp1258/Windows-1258 hoặc Latin-1); "
+                                "mở bằng trình soạn thảo và lưu lại với bảng mã UTF-8")]
+
+
+def parse_csv(table: schema.Table, text: str) -> tuple[pd.DataFrame | None, list[DataIssue]]:
+    """Cells as NFC text, indexed by the line on which each row starts (the header is line 1)."""
+    import csv
+    import io
+
+    if not text.strip():
+        return None, [DataIssue(table.file, None, None, R_EMPTY_FILE, None,
+                                "tệp rỗng; cần ít nhất dòng tiêu đề: " + ",".join(table.names))]
+    if "\0" in text:
+        line = text[:text.index("\0")].count("\n") + 1
+        return None, [DataIssue(table.file, line, None, R_BROKEN, None, "tệp chứa ký tự NUL (tệp nhị phân?)")]
+    text = unicodedata.normalize("NFC", text)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, lines = [], []
+    try:
+        header = [h.strip() for h in next(reader)]
+        start = reader.line_num + 1
+        for row in reader:
+            if row and not (len(row) == 1 and not row[0].strip()):
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        line = reader.line_num or 1
+        if "field larger than field limit" in str(exc):
+            return None, [DataIssue(table.file, line, None, R_CELL_SIZE, None,
+                                    f"một ô dài hơn {MAX_CELL_CHARS:,} ký tự (thiếu dấu ngoặc kép đóng?)".replace(",", "."))]
+        return None, [DataIssue(table.file, line, None, R_BROKEN, None,
+                                f"không đọc được dòng này (cần CSV phân cách bằng dấu phẩy, ô có dấu phẩy hoặc "
+                                f"xuống dòng đặt trong ngoặc kép): {exc}")]
+    ragged = [DataIssue(table.file, line, None, R_RAGGED, None,
+                        f"dòng có {len(row)} ô nhưng dòng tiêu đề có {len(header)} cột "
+                        "(thiếu dấu ngoặc kép quanh ô có dấu phẩy?)")
+              for line, row in zip(lines, rows) if len(row) != len(header)]
+    if ragged:
+        return None, ragged
+    issues = []
+    seen = set()
+    for name in header:
+        if name in seen:
+            issues.append(DataIssue(table.file, 1, name, R_HEADER, None, f"cột {name!r} lặp lại ở dòng tiêu đề"))
+        seen.add(name)
+    if issues:
+        return None, issues
+    frame = pd.DataFrame(rows, columns=header, index=pd.Index(lines, dtype="int64"), dtype=str)
+    return frame, []
 
 
 def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list[DataIssue]]:
     """All tables as text frames, plus the issues found while reading (missing file, columns)."""
-    folder = resolve_data_dir(data_dir)
+    folder = check_folder(data_dir)
     frames: dict[str, pd.DataFrame] = {}
     issues: list[DataIssue] = []
     for table in schema.ALL:
+        frames[table.name] = _empty(table)
         path = folder / table.file
         if not path.exists():
             if not table.optional:
                 issues.append(DataIssue(table.file, None, None, "thiếu tệp", None,
                                         f"không tìm thấy tệp {table.file} trong {folder.name}/"))
-            frames[table.name] = pd.DataFrame({c: pd.Series(dtype=str) for c in table.names})
-            continue
-        ragged = _ragged_rows(path)
-        if ragged:
-            issues += [DataIssue(table.file, line, None, "số cột sai", None,
-                                 f"dòng có {got} ô nhưng dòng tiêu đề có {want} cột (thiếu dấu ngoặc kép quanh ô có dấu phẩy?)")
-                       for line, got, want in ragged]
-            frames[table.name] = pd.DataFrame({c: pd.Series(dtype=str) for c in table.names})
             continue
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-            issues.append(DataIssue(table.file, None, None, "tệp CSV hỏng", None,
-                                    f"không đọc được tệp (cần UTF-8, phân cách bằng dấu phẩy): {exc}"))
-            frames[table.name] = pd.DataFrame({c: pd.Series(dtype=str) for c in table.names})
+            if path.stat().st_size > MAX_FILE_BYTES:
+                issues.append(DataIssue(table.file, None, None, R_BROKEN, None,
+                                        f"tệp lớn hơn {MAX_FILE_BYTES // 2**20} MiB; không phải một bảng dữ liệu"))
+                continue
+            raw = path.read_bytes()
+        except OSError as exc:
+            issues.append(DataIssue(table.file, None, None, R_UNREADABLE, None,
+                                    f"không đọc được tệp: {exc.strerror or exc}"))
+            continue
+        text, found = _decode(table, raw)
+        if text is not None:
+            frame, found = parse_csv(table, text)
+        if found:
+            issues += found
             continue
         missing = [c for c in table.names if c not in frame.columns]
         extra = [c for c in frame.columns if c not in table.names]
@@ -59,22 +138,12 @@ def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list
             issues.append(DataIssue(table.file, 1, name, "cột lạ", None,
                                     f"cột {name!r} không có trong mô tả bảng (data/README.md)"))
         frame = frame[table.names].map(lambda s: s.strip() if isinstance(s, str) else s)
-        frame.index = frame.index + 2  # the editor's line number: header is line 1
+        if table.name == schema.OBSERVATIONS.name and frame.empty:
+            issues.append(DataIssue(table.file, None, None, R_NO_ROWS, None,
+                                    "tệp chỉ có dòng tiêu đề, không có số liệu nào; báo cáo dựng từ tệp này sẽ "
+                                    "trống (khôi phục tệp từ git hoặc bản sao lưu)"))
         frames[table.name] = frame
     return frames, issues
-
-
-def _ragged_rows(path: Path) -> list[tuple[int, int, int]]:
-    """Rows whose number of cells differs from the header's: (line, cells, columns)."""
-    import csv
-
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, [])
-            return [(reader.line_num, len(row), len(header)) for row in reader if row and len(row) != len(header)]
-    except UnicodeDecodeError:
-        return []  # reported by the reader below
 
 
 def _typed(table: schema.Table, frame: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +174,7 @@ class Data:
     budget: pd.DataFrame
     documents: pd.DataFrame
     platforms: pd.DataFrame
+    revisions: pd.DataFrame
 
     @property
     def provinces(self) -> pd.DataFrame:
@@ -137,7 +207,7 @@ def _signature(folder: Path) -> tuple:
 
 def load(data_dir: str | Path | None = None, validate: bool = True) -> Data:
     """Validated, typed tables; raises `DataValidationError` listing every broken rule."""
-    folder = resolve_data_dir(data_dir)
+    folder = check_folder(data_dir)
     key = (str(folder), _signature(folder), validate)
     if key in _CACHE:
         return _CACHE[key]

@@ -84,3 +84,18 @@ class BuildLockedError(DxreportError):
 
 class IngestError(DxreportError):
     """A filled workbook that cannot be read at all."""
+
+
+# --- Reading data and workbooks (ingest, template) ---
+
+
+class DataDirError(DxreportError):
+    """The data folder is missing, is a file, or cannot be read."""
+
+
+class IngestLockedError(DxreportError):
+    """Another ingest holds the data folder's lock for longer than we wait."""
+
+
+class TemplateOutputError(DxreportError):
+    """`template -o` names a path it must not write (a data file, an existing file, not .xlsx)."""

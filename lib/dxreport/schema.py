@@ -6,6 +6,7 @@ the column-by-column documentation in `data/README.md` all read this one declara
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 RULES = (">=", ">", "=", "<=", "range", "status")
@@ -13,6 +14,8 @@ TASK_STATUSES = ("Hoàn thành", "Chưa hoàn thành")
 BUDGET_KINDS = ("bố trí", "đề xuất", "dự kiến")
 BUDGET_PILLARS = ("tổng", "an toàn thông tin", "chính quyền số", "kinh tế số", "xã hội số")
 PERCENT = "%"
+# Province and unit codes are used in paths (outputs/<tỉnh>/...): lowercase ASCII words joined by '-'.
+SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Words a source puts before a figure ("hơn 2.500 trạm", "khoảng 8.500"): they stay in the sentence.
 QUALIFIERS = ("trên", "hơn", "gần", "khoảng", "dưới", "xấp xỉ", "ít nhất", "gần như", "chưa đến")
 
@@ -248,6 +251,29 @@ PLATFORMS = Table(
     optional=True,
 )
 
+# The observation columns a corrected resubmission may change; revisions.csv keeps their old values.
+REVISED = ("since", "qualifier", "value", "precision", "status", "numerator", "denominator", "note", "reported_by")
+
+REVISIONS = Table(
+    "revisions",
+    (
+        Col("revised_at", required=True, doc="Thời điểm thay số liệu (giờ UTC, dạng 2026-04-05T08:30:00Z)."),
+        Col("revised_by", required=True, doc="Người hoặc đơn vị gửi bản sửa (cột Đơn vị chịu trách nhiệm của sổ, "
+                                             "hoặc tham số --by của dxreport ingest)."),
+        Col("workbook", required=True, doc="Tên tệp Excel đã nhập."),
+        Col("province", required=True),
+        Col("indicator_id", required=True),
+        Col("breakdown"),
+        Col("as_of", "date", required=True),
+        Col("source", required=True, doc="Bốn cột trên cùng tỉnh, mã chỉ tiêu, phân tổ, as_of, source là khóa của "
+                                         "dòng observations.csv đã được thay."),
+        *(Col(f"old_{name}", OBSERVATIONS.col(name).kind, doc=f"Giá trị cũ của cột {name}.") for name in REVISED),
+    ),
+    doc="Lịch sử thay số liệu: mỗi lần `dxreport ingest --replace` thay một dòng của observations.csv, "
+        "dòng cũ được ghi thêm vào đây. Không sửa, không xóa các dòng của bảng này.",
+    optional=True,
+)
+
 ALL = (SOURCES, UNITS, PILLARS, INDICATORS, OBSERVATIONS, TARGETS, ASSESSMENTS, TASKS, BUDGET,
-       DOCUMENTS, PLATFORMS)
+       DOCUMENTS, PLATFORMS, REVISIONS)
 BY_NAME = {t.name: t for t in ALL}

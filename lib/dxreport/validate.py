@@ -8,6 +8,7 @@ malformed number such as "3,4" is reported instead of silently becoming NaN.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +40,24 @@ R_NUMERATOR = "tử số khác giá trị"
 R_EMPTY = "thiếu số liệu"
 R_DATES = "khoảng thời gian ngược"
 R_RULE = "quy tắc mục tiêu không đầy đủ"
+R_NEGATIVE = "số âm"
+R_FUTURE = "ngày trong tương lai"
+R_TOO_OLD = "ngày quá cũ"
+R_SLUG = "mã không hợp lệ"
+
+EARLIEST = date(1990, 1, 1)
+# Dates that record something already done or published: none may lie after today.
+# (Target dates, deadlines and validity ends look ahead and are only checked against 1990.)
+PAST_DATES = {
+    "sources": ("issued",), "units": ("valid_from",), "observations": ("as_of", "since"),
+    "assessments": ("as_of",), "tasks": ("status_as_of",), "budget": ("as_of",), "documents": ("issued",),
+}
+# Columns holding a province or unit code: used in output paths, so they must be slugs.
+SLUG_COLUMNS = {
+    "units": ("unit_id", "province"), "observations": ("province",), "targets": ("province",),
+    "tasks": ("province",), "budget": ("province",), "documents": ("province",), "platforms": ("province",),
+}
+SOURCE_SEPARATOR = " | "
 
 MESSAGES = {
     R_REQUIRED: "ô này không được để trống",
@@ -112,14 +131,17 @@ def _schema_issues(table: schema.Table, frame: pd.DataFrame) -> list[DataIssue]:
 class _Rules:
     """Cross-table rules; each method adds issues for the rows its mask selects."""
 
-    def __init__(self, frames: dict[str, pd.DataFrame]):
+    def __init__(self, frames: dict[str, pd.DataFrame], today: date | None = None):
         self.f = frames
+        self.today = today or date.today()
         self.issues: list[DataIssue] = []
         units = frames["units"]
         self.provinces = set(units.loc[units["kind"] == "tỉnh", "unit_id"])
         self.indicators = frames["indicators"].drop_duplicates("indicator_id").set_index("indicator_id")
         self.pillars = set(frames["pillars"]["pillar"])
         self.source_locations = set(frames["sources"]["location"])
+        self.source_names = sorted((self.source_locations | set(frames["sources"]["source_id"])) - {""},
+                                   key=len, reverse=True)
 
     def flag(self, table: str, mask: pd.Series, column: str, rule: str, message, value_col: str | None = None):
         frame = self.f[table]
@@ -155,11 +177,67 @@ class _Rules:
             frame = self.f[table]
             if frame.empty:
                 continue
-            cited = frame["source"].map(lambda s: set(SEED_RE.findall(s)))
-            bad = cited.map(lambda seeds: bool(seeds - self.source_locations))
-            self.flag(table, bad, "source", R_UNKNOWN_SOURCE,
-                      lambda row: "tệp nguồn không có trong sources.csv: "
-                      + ", ".join(sorted(set(SEED_RE.findall(row["source"])) - self.source_locations)))
+            unknown = frame["source"].map(self.unknown_sources)
+            self.flag(table, unknown.map(bool), "source", R_UNKNOWN_SOURCE,
+                      lambda row: "nguồn không có trong sources.csv: " + "; ".join(self.unknown_sources(row["source"]))
+                      + " (mỗi nguồn, phân cách bằng ' | ', phải bắt đầu bằng location hoặc source_id của một "
+                        "dòng sources.csv, có thể kèm ': mục')")
+
+    def unknown_sources(self, cell: str) -> list[str]:
+        """The parts of a source cell that name no entry of sources.csv.
+
+        A cell cites one or more sources separated by ' | '; each starts with an entry's
+        `location` (a seed file name or a page address) or `source_id`, optionally followed by
+        ': section' or ' (detail)'. Seed file names mentioned anywhere must be listed too.
+        """
+        if not cell:
+            return []
+        bad = []
+        for part in (p.strip() for p in cell.split(SOURCE_SEPARATOR.strip())):
+            if not part:
+                continue
+            if not any(part == name or part.startswith((name + ":", name + " ")) for name in self.source_names):
+                bad.append(part)
+        bad += [seed for seed in sorted(set(SEED_RE.findall(cell)) - self.source_locations) if seed not in bad]
+        return bad
+
+    def codes(self):
+        for table, columns in SLUG_COLUMNS.items():
+            frame = self.f[table]
+            for column in columns:
+                bad = frame[column].ne("") & ~frame[column].str.fullmatch(schema.SLUG_RE.pattern)
+                self.flag(table, bad, column, R_SLUG,
+                          "mã tỉnh, đơn vị chỉ gồm chữ thường không dấu, chữ số và dấu gạch nối (ví dụ nghe-an)")
+
+    def dates(self):
+        for table in schema.ALL:
+            frame = self.f[table.name]
+            if frame.empty:
+                continue
+            for col in table.columns:
+                if col.kind != "date":
+                    continue
+                day = pd.to_datetime(frame[col.name].where(frame[col.name].ne(""), None), errors="coerce",
+                                     format="%Y-%m-%d")
+                self.flag(table.name, day < pd.Timestamp(EARLIEST), col.name, R_TOO_OLD,
+                          f"ngày trước {EARLIEST.year}; kiểm tra lại năm")
+                if col.name in PAST_DATES.get(table.name, ()):
+                    self.flag(table.name, day > pd.Timestamp(self.today), col.name, R_FUTURE,
+                              f"ngày sau hôm nay ({self.today.day}/{self.today.month}/{self.today.year}); "
+                              "số liệu, văn bản chỉ có thể ghi ngày đã qua")
+
+    def negatives(self):
+        obs = self.f["observations"]
+        if not obs.empty:
+            counted = ~obs["unit"].eq(schema.PERCENT)
+            self.flag("observations", counted & (self.num(obs, "value") < 0), "value", R_NEGATIVE,
+                      lambda row: f"số đếm ({row['unit']}) không thể âm")
+            for column in ("numerator", "denominator"):
+                self.flag("observations", self.num(obs, column) < 0, column, R_NEGATIVE,
+                          "tử số, mẫu số là số đếm, không thể âm")
+        budget = self.f["budget"]
+        if not budget.empty:
+            self.flag("budget", self.num(budget, "amount") < 0, "amount", R_NEGATIVE, "số tiền không thể âm")
 
     def observations(self):
         obs = self.f["observations"]
@@ -214,21 +292,25 @@ class _Rules:
                   "có status thì phải có status_as_of")
 
 
-def check_frames(frames: dict[str, pd.DataFrame]) -> list[DataIssue]:
+def check_frames(frames: dict[str, pd.DataFrame], today: date | None = None) -> list[DataIssue]:
+    """Every broken rule in the tables; `today` (default: the real date) bounds recorded dates."""
     issues: list[DataIssue] = []
     for table in schema.ALL:
         issues += _schema_issues(table, frames[table.name])
-    rules = _Rules(frames)
+    rules = _Rules(frames, today)
     rules.references()
+    rules.codes()
+    rules.dates()
+    rules.negatives()
     rules.observations()
     rules.targets()
     rules.tasks()
     return issues + rules.issues
 
 
-def validate_dir(data_dir: str | Path | None = None) -> list[DataIssue]:
+def validate_dir(data_dir: str | Path | None = None, today: date | None = None) -> list[DataIssue]:
     """Every issue in a data directory (empty list when valid)."""
     from .data import read_raw
 
     frames, issues = read_raw(data_dir)
-    return issues + check_frames(frames)
+    return issues + check_frames(frames, today)
