@@ -13,7 +13,7 @@ def test_table_emits_markdown_with_caption_and_html_beside_it():
     table = Table(pd.DataFrame({"Chỉ tiêu": ["A|B"], "Giá trị": ["72,05%"]}), "Bảng 2.1", "Thử", "Nguồn X")
     md = table._repr_markdown_()
     assert md.splitlines()[0] == "| Chỉ tiêu | Giá trị |"
-    assert "A\\|B" in md and ": Bảng 2.1. Thử" in md and "*Nguồn: Nguồn X*" in md
+    assert "A\\|B" in md and ": Bảng 2\\.1\\. Thử" in md and "*Nguồn: Nguồn X*" in md
     html = table._repr_html_()
     assert "<caption>Bảng 2.1. Thử</caption>" in html and "72,05%" in html
 
@@ -49,11 +49,11 @@ def test_chapter_numbers_figures_and_tables_and_records_key_figures(data_dir):
 def test_empty_section_says_so(data_dir):
     ch = open_chapter("ha-tang-so", "nghe-an", "2021-Q1", data_dir)
     blocks = ch.section("di-dong")
-    assert blocks[0].markdown == "Chưa có số liệu cho mục này trong kỳ báo cáo."
+    assert blocks[0].plain == "Chưa có số liệu cho mục này trong kỳ báo cáo."
 
 
 def test_section_whose_charted_indicator_is_not_in_the_data_still_renders(data_dir):
     ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)  # the fixture has no "bts"
     blocks = ch.section("di-dong")
-    assert "Tốc độ băng rộng di động đạt 30,25 Mbps" in blocks[0].markdown
+    assert "Tốc độ băng rộng di động đạt 30,25 Mbps" in blocks[0].plain
     assert not any(type(b).__name__ == "Figure" for b in blocks)
