@@ -6,7 +6,7 @@ import pandas as pd
 
 from dxreport import charts
 from dxreport.chapter import open_chapter
-from dxreport.display import Table
+from dxreport.display import Bullets, Figure, Table, Text
 
 
 def test_table_emits_markdown_with_caption_and_html_beside_it():
@@ -57,3 +57,22 @@ def test_section_whose_charted_indicator_is_not_in_the_data_still_renders(data_d
     blocks = ch.section("di-dong")
     assert "Tốc độ băng rộng di động đạt 30,25 Mbps" in blocks[0].plain
     assert not any(type(b).__name__ == "Figure" for b in blocks)
+
+
+def test_a_section_reads_in_lab_as_a_list_with_footnotes_a_table_and_an_image(data_dir):
+    from conftest import set_cell
+    import csv
+
+    rows = list(csv.DictReader((data_dir / "observations.csv").open(encoding="utf-8")))
+    line = next(i for i, r in enumerate(rows, start=2) if r["indicator_id"] == "bbdd_toc_do" and r["as_of"] == "2023-08-30")
+    set_cell(data_dir / "observations.csv", line, "note", "Đọc từ [bảng 2] của *báo cáo*")
+    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)
+    blocks = ch.section("co-quan-nha-nuoc") + ch.section("di-dong")
+    listed = next(b for b in blocks if isinstance(b, (Bullets, Text)) and "30,25 Mbps" in b.plain)
+    html = listed._repr_html_()
+    assert "^[" not in html and "<sup>1</sup>" in html and "Đọc từ [bảng 2] của *báo cáo*" in html
+    assert listed.markdown.count("^[") == 1 and "\\[bảng 2\\]" in listed.markdown
+    figure = next(b for b in blocks if isinstance(b, Figure))
+    (image, _), (caption, _) = figure.outputs()
+    assert "image/png" in image and "text/markdown" not in image  # Lab shows the image itself
+    assert figure.title in caption["text/plain"] and figure.label in caption["text/html"]

@@ -193,3 +193,17 @@ def test_figure_markdown_keeps_alt_text_as_an_attribute():
     md = figure_markdown("media/ab.png", "Hình 1.1. Cap", alt='x "y" \\ z')
     image = pandoc_json(md)["blocks"][0]["c"][2][0]["c"][0]
     assert image["t"] == "Image" and ["fig-alt", 'x "y" \\ z'] in image["c"][0][2]
+
+
+def test_a_typst_error_names_the_file_line_and_chapter(tmp_path):
+    import typst
+
+    from dxreport.render import typst_error_message
+
+    (tmp_path / "bao-cao.typ").write_text('= Báo cáo\n#include "03-nhan-luc-so.typ"\n', encoding="utf-8")
+    (tmp_path / "03-nhan-luc-so.typ").write_text("Dòng một\n\nDòng ba #let x = (\n", encoding="utf-8")
+    with pytest.raises(typst.TypstError) as caught:
+        typst.compile(str(tmp_path / "bao-cao.typ"), output=str(tmp_path / "x.pdf"), root=str(tmp_path))
+    message = typst_error_message(caught.value)
+    assert message.startswith("typst thất bại tại 03-nhan-luc-so.typ, dòng 3, cột ")
+    assert "chương 03-nhan-luc-so.ipynb" in message and "Dòng ba #let x = (" in message
