@@ -76,3 +76,13 @@ def test_a_section_reads_in_lab_as_a_list_with_footnotes_a_table_and_an_image(da
     (image, _), (caption, _) = figure.outputs()
     assert "image/png" in image and "text/markdown" not in image  # Lab shows the image itself
     assert figure.title in caption["text/plain"] and figure.label in caption["text/html"]
+
+
+def test_chart_labels_from_the_data_are_text_not_mathtext():
+    from dxreport.display import Figure
+
+    frame = pd.DataFrame({"label": ["Chi phí $\\foo{x}$ và $y$", "b"], "value": [1.0, 2.0]})
+    fig = charts.bars(frame, "label", "value", "%")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert Figure.from_matplotlib(fig, "Hình 1.1", "x").png.startswith(b"\x89PNG")  # drawing did not fail
+    assert any("$\\foo{x}$" in label for label in labels)
