@@ -6,14 +6,14 @@ import pandas as pd
 
 from dxreport import charts
 from dxreport.chapter import open_chapter
-from dxreport.display import Table
+from dxreport.display import Bullets, Figure, Table, Text
 
 
 def test_table_emits_markdown_with_caption_and_html_beside_it():
     table = Table(pd.DataFrame({"Chỉ tiêu": ["A|B"], "Giá trị": ["72,05%"]}), "Bảng 2.1", "Thử", "Nguồn X")
     md = table._repr_markdown_()
     assert md.splitlines()[0] == "| Chỉ tiêu | Giá trị |"
-    assert "A\\|B" in md and ": Bảng 2.1. Thử" in md and "*Nguồn: Nguồn X*" in md
+    assert "A\\|B" in md and ": Bảng 2\\.1\\. Thử" in md and "*Nguồn: Nguồn X*" in md
     html = table._repr_html_()
     assert "<caption>Bảng 2.1. Thử</caption>" in html and "72,05%" in html
 
@@ -49,11 +49,40 @@ def test_chapter_numbers_figures_and_tables_and_records_key_figures(data_dir):
 def test_empty_section_says_so(data_dir):
     ch = open_chapter("ha-tang-so", "nghe-an", "2021-Q1", data_dir)
     blocks = ch.section("di-dong")
-    assert blocks[0].markdown == "Chưa có số liệu cho mục này trong kỳ báo cáo."
+    assert blocks[0].plain == "Chưa có số liệu cho mục này trong kỳ báo cáo."
 
 
 def test_section_whose_charted_indicator_is_not_in_the_data_still_renders(data_dir):
     ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)  # the fixture has no "bts"
     blocks = ch.section("di-dong")
-    assert "Tốc độ băng rộng di động đạt 30,25 Mbps" in blocks[0].markdown
+    assert "Tốc độ băng rộng di động đạt 30,25 Mbps" in blocks[0].plain
     assert not any(type(b).__name__ == "Figure" for b in blocks)
+
+
+def test_a_section_reads_in_lab_as_a_list_with_footnotes_a_table_and_an_image(data_dir):
+    from conftest import set_cell
+    import csv
+
+    rows = list(csv.DictReader((data_dir / "observations.csv").open(encoding="utf-8")))
+    line = next(i for i, r in enumerate(rows, start=2) if r["indicator_id"] == "bbdd_toc_do" and r["as_of"] == "2023-08-30")
+    set_cell(data_dir / "observations.csv", line, "note", "Đọc từ [bảng 2] của *báo cáo*")
+    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)
+    blocks = ch.section("co-quan-nha-nuoc") + ch.section("di-dong")
+    listed = next(b for b in blocks if isinstance(b, (Bullets, Text)) and "30,25 Mbps" in b.plain)
+    html = listed._repr_html_()
+    assert "^[" not in html and "<sup>1</sup>" in html and "Đọc từ [bảng 2] của *báo cáo*" in html
+    assert listed.markdown.count("^[") == 1 and "\\[bảng 2\\]" in listed.markdown
+    figure = next(b for b in blocks if isinstance(b, Figure))
+    (image, _), (caption, _) = figure.outputs()
+    assert "image/png" in image and "text/markdown" not in image  # Lab shows the image itself
+    assert figure.title in caption["text/plain"] and figure.label in caption["text/html"]
+
+
+def test_chart_labels_from_the_data_are_text_not_mathtext():
+    from dxreport.display import Figure
+
+    frame = pd.DataFrame({"label": ["Chi phí $\\foo{x}$ và $y$", "b"], "value": [1.0, 2.0]})
+    fig = charts.bars(frame, "label", "value", "%")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert Figure.from_matplotlib(fig, "Hình 1.1", "x").png.startswith(b"\x89PNG")  # drawing did not fail
+    assert any("$\\foo{x}$" in label for label in labels)

@@ -293,12 +293,12 @@ def sources_markdown(data, province: str, chosen: periods.Period) -> str:
             locations.add(seed.group(0) if seed else part)
     sources = data.sources[data.sources["location"].isin(locations)]
     lines = ["# Nguồn số liệu {.unnumbered}", ""]
-    from . import fmt
+    from . import escape, fmt
 
     for _, row in sources.sort_values(["kind", "issued"], na_position="last").iterrows():
         when = f", {fmt.day(row['issued'].date())}" if not pd.isna(row["issued"]) else ""
         issuer = f" — {row['issuer']}" if row["issuer"] else ""
-        lines.append(f"1. {row['title_vi']}{issuer}{when}. ({row['location']})")
+        lines.append("1. " + escape.markdown(f"{row['title_vi']}{issuer}{when}. ({row['location']})"))
     if len(lines) == 2:
         lines.append("Không có nguồn nào được trích dẫn trong kỳ báo cáo.")
     return "\n".join(lines)

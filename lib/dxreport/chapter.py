@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import fmt, narrative, periods, selection
 from .data import Data, load
-from .display import Figure, Table, Text
+from .display import Bullets, Figure, Table, Text
 from .periods import Period
 
 SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
@@ -93,8 +93,13 @@ class Chapter:
         return Table(frame, f"Bảng {self.number}.{self._tables}", caption, source, align or [], widths or [])
 
     @staticmethod
-    def text(markdown: str) -> Text:
-        return Text(markdown)
+    def text(*parts) -> Text:
+        """A paragraph of plain text (escaped when shown); parts may be `display.Note`s."""
+        return Text(*parts)
+
+    @staticmethod
+    def bullets(items) -> Bullets:
+        return Bullets(items)
 
     @staticmethod
     def show(*objects) -> None:

@@ -47,6 +47,7 @@ def house_style():
         "grid.color": PALETTE["grid"],
         "figure.dpi": 100,
         "savefig.dpi": 150,
+        "text.parse_math": False,  # labels come from the data: "$" is a dollar sign, never mathtext
     }
     with sns.axes_style("whitegrid", rc=rc), plt.rc_context(rc):
         yield

@@ -1,35 +1,195 @@
-"""What a chapter cell displays: numbered figures and tables that survive every renderer.
+"""What a chapter cell displays: paragraphs, lists, numbered figures and tables.
 
-Each object carries a Markdown representation (read by pandoc and Quarto, so HTML, DOCX and PDF
-all get a real table or a captioned figure) and, for tables, an HTML one beside it for JupyterLab.
-Figures are embedded as PNG data URIs so an executed notebook is self-contained.
+Text from the data is data: every string given to these objects is plain text, escaped here (by
+`dxreport.escape`) for the format it enters. The markup the report needs — a paragraph, a bullet
+list, a note attached to a sentence, emphasis of our own words, a captioned figure or table — is
+built by these objects from parts, never by concatenating data into Markdown:
+
+    Text("Tỷ lệ … đạt 72,05%", Note("Ghi chú số liệu: …"), " (tính đến 30/9/2023).")
+    Bullets([sentence, sentence])
+
+Each object carries a Markdown representation, which pandoc and Quarto read (pandoc's ipynb
+reader prefers `text/markdown` over `text/html` and images when writing Markdown), and an HTML
+one beside it, which JupyterLab prefers: so a table or a paragraph shows once in Lab and once
+in the report. A figure shows in Lab as a real `image/png` output followed by its caption; when
+the report is rendered, `render.prepare` folds the two into one captioned Markdown figure.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import escape
 
-def _escape_md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+# Output metadata that marks a figure's image and caption outputs (see `render.prepare`).
+META_KEY = "dxreport"
 
 
-@dataclass
+@dataclass(frozen=True)
+class Note:
+    """A note attached where it stands: a footnote in the report, small text in Lab."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Emph:
+    """Emphasis of our own words (the text is still escaped)."""
+
+    text: str
+
+
+class Sentence(str):
+    """Plain text with notes attached at character offsets.
+
+    It is the plain text as far as `str` is concerned (comparisons, `in`, `endswith`), so code
+    that reads sentences keeps working; `Text` and `Bullets` render its notes."""
+
+    notes: tuple[tuple[int, str], ...]
+
+    def __new__(cls, text: str, notes=()):
+        obj = super().__new__(cls, text)
+        obj.notes = tuple(sorted((int(at), str(note)) for at, note in (notes.items() if isinstance(notes, dict)
+                                                                      else notes)))
+        return obj
+
+    def parts(self) -> list:
+        out, start = [], 0
+        for at, note in self.notes:
+            out += [str.__str__(self)[start:at], Note(note)]
+            start = at
+        out.append(str.__str__(self)[start:])
+        return [p for p in out if p != ""]
+
+
+def _flatten(parts) -> list:
+    out: list = []
+    for part in parts:
+        if isinstance(part, Text):
+            out += _flatten(part.parts)
+        elif isinstance(part, Sentence):
+            out += part.parts()
+        elif isinstance(part, (Note, Emph)):
+            out.append(part)
+        elif part is None:
+            continue
+        else:
+            out.append(str(part))
+    return out
+
+
+def _inline_markdown(parts) -> str:
+    text = []
+    for part in parts:
+        if isinstance(part, Note):
+            text.append("^[" + escape.markdown(part.text) + "]")
+        elif isinstance(part, Emph):
+            text.append("*" + escape.markdown(part.text) + "*" if escape.plain(part.text).strip() else "")
+        else:
+            text.append(escape.markdown(part))
+    return "".join(text)
+
+
+def _inline_html(parts, notes: list[str]) -> str:
+    text = []
+    for part in parts:
+        if isinstance(part, Note):
+            notes.append(part.text)
+            text.append(f"<sup>{len(notes)}</sup>")
+        elif isinstance(part, Emph):
+            text.append("<em>" + escape.html(part.text) + "</em>")
+        else:
+            text.append(escape.html(part))
+    return "".join(text)
+
+
+def _notes_html(notes: list[str]) -> str:
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape.html(n)}</li>" for n in notes)
+    return f"<ol style='font-size:smaller;margin-top:0.2em'>{items}</ol>"
+
+
 class Text:
-    """A paragraph (or several) of Markdown."""
+    """A paragraph of plain text. Parts: `str` (escaped), `Sentence`, `Note`, `Emph`, `Text`."""
 
-    markdown: str
+    def __init__(self, *parts):
+        self.parts = tuple(_flatten(parts))
+
+    @property
+    def plain(self) -> str:
+        """The paragraph's text without its notes."""
+        return "".join(escape.plain(p.text) if isinstance(p, Emph) else escape.plain(p)
+                       for p in self.parts if not isinstance(p, Note))
+
+    @property
+    def notes(self) -> list[str]:
+        return [p.text for p in self.parts if isinstance(p, Note)]
+
+    @property
+    def markdown(self) -> str:
+        return _inline_markdown(self.parts)
 
     def _repr_markdown_(self) -> str:
         return self.markdown
 
+    def _repr_html_(self) -> str:
+        notes: list[str] = []
+        body = _inline_html(self.parts, notes)
+        return f"<p>{body}</p>{_notes_html(notes)}"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Text) and self.parts == other.parts
+
     def __repr__(self) -> str:
+        return self.plain
+
+
+class Bullets:
+    """A bullet list; each item is a paragraph (`str`, `Sentence` or `Text`)."""
+
+    def __init__(self, items):
+        self.items = [item if isinstance(item, Text) else Text(item) for item in items]
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(item.plain for item in self.items)
+
+    @property
+    def markdown(self) -> str:
+        return "\n".join("- " + item.markdown for item in self.items)
+
+    def _repr_markdown_(self) -> str:
         return self.markdown
+
+    def _repr_html_(self) -> str:
+        notes: list[str] = []
+        items = "".join(f"<li>{_inline_html(item.parts, notes)}</li>" for item in self.items)
+        return f"<ul>{items}</ul>{_notes_html(notes)}"
+
+    def __repr__(self) -> str:
+        return self.plain
+
+
+def _source_markdown(source: str) -> str:
+    return f"\n\n*Nguồn: {escape.markdown(source)}*" if escape.plain(source).strip() else ""
+
+
+def _source_html(source: str) -> str:
+    return f"<p><em>Nguồn: {escape.html(source)}</em></p>" if escape.plain(source).strip() else ""
+
+
+def figure_markdown(uri: str, title: str, source: str = "", alt: str = "") -> str:
+    """One captioned figure in pandoc Markdown: the caption is the image's description, the
+    alt text (if it differs) an attribute, the source line a paragraph under it."""
+    attr = ""
+    if alt and escape.plain(alt) != escape.plain(title):
+        attr = '{fig-alt="' + escape.plain(alt).replace("\\", "\\\\").replace('"', '\\"') + '"}'
+    return f"![{escape.markdown(title)}]({uri}){attr}" + _source_markdown(source)
 
 
 @dataclass
@@ -38,26 +198,47 @@ class Figure:
     label: str  # "Hình 2.1"
     caption: str
     source: str = ""
+    alt: str = ""  # alt text, when it should differ from the caption
 
     @classmethod
-    def from_matplotlib(cls, fig, label: str, caption: str, source: str = "", dpi: int = 150) -> "Figure":
+    def from_matplotlib(cls, fig, label: str, caption: str, source: str = "", dpi: int = 150,
+                        alt: str = "") -> "Figure":
         import matplotlib.pyplot as plt
 
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
-        return cls(buf.getvalue(), label, caption, source)
+        return cls(buf.getvalue(), label, caption, source, alt)
 
     @property
     def title(self) -> str:
         return f"{self.label}. {self.caption}"
 
+    def _data(self) -> str:
+        return base64.b64encode(self.png).decode("ascii")
+
     def _repr_markdown_(self) -> str:
-        data = base64.b64encode(self.png).decode("ascii")
-        text = f"![{_escape_md(self.title)}](data:image/png;base64,{data})"
-        if self.source:
-            text += f"\n\n*Nguồn: {_escape_md(self.source)}*"
-        return text
+        """The whole captioned figure, as the report reads it."""
+        return figure_markdown(f"data:image/png;base64,{self._data()}", self.title, self.source, self.alt)
+
+    def caption_html(self) -> str:
+        return (f"<p style='text-align:center'><strong>{escape.html(self.label)}.</strong> "
+                f"{escape.html(self.caption)}</p>" + _source_html(self.source).replace("<p>", "<p style='text-align:center'>"))
+
+    def outputs(self) -> list[tuple[dict, dict]]:
+        """(data, metadata) of the two outputs a notebook gets: the image, then its caption."""
+        meta = {"title": self.title, "source": self.source, "alt": self.alt}
+        image = ({"image/png": self._data(), "text/plain": escape.plain(self.title)},
+                 {META_KEY: {"figure": meta}})
+        caption = ({"text/html": self.caption_html(), "text/plain": escape.plain(self.title)},
+                   {META_KEY: {"caption": True}})
+        return [image, caption]
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import publish_display_data
+
+        for data, metadata in self.outputs():
+            publish_display_data(data, metadata)
 
     def __repr__(self) -> str:
         return self.title
@@ -90,29 +271,25 @@ class Table:
         return [max(4, round(100 * n / total)) for n in capped]
 
     def _repr_markdown_(self) -> str:
-        cols = [_escape_md(c) for c in self.frame.columns]
+        cols = [escape.markdown(c) for c in self.frame.columns]
         widths = self.widths or self._auto_widths()
         rule = [(("-" * max(3, w)) + ":" if a == "r" else ":" + "-" * max(3, w)) for a, w in zip(self._aligns(), widths)]
         lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
         for row in self.frame.itertuples(index=False):
-            lines.append("| " + " | ".join(_escape_md(v) for v in row) + " |")
-        text = "\n".join(lines) + f"\n\n: {_escape_md(self.title)}"
-        if self.source:
-            text += f"\n\n*Nguồn: {_escape_md(self.source)}*"
-        return text
+            lines.append("| " + " | ".join(escape.markdown(v) for v in row) + " |")
+        return "\n".join(lines) + f"\n\n: {escape.markdown(self.title)}" + _source_markdown(self.source)
 
     def _repr_html_(self) -> str:
         aligns = self._aligns()
-        head = "".join(f"<th style='text-align:{'right' if a == 'r' else 'left'}'>{html.escape(str(c))}</th>"
+        head = "".join(f"<th style='text-align:{'right' if a == 'r' else 'left'}'>{escape.html(c)}</th>"
                        for c, a in zip(self.frame.columns, aligns))
         body = "".join(
-            "<tr>" + "".join(f"<td style='text-align:{'right' if a == 'r' else 'left'}'>{html.escape(str(v))}</td>"
+            "<tr>" + "".join(f"<td style='text-align:{'right' if a == 'r' else 'left'}'>{escape.html(v)}</td>"
                              for v, a in zip(row, aligns)) + "</tr>"
             for row in self.frame.itertuples(index=False)
         )
-        source = f"<p><em>Nguồn: {html.escape(self.source)}</em></p>" if self.source else ""
-        return (f"<table><caption>{html.escape(self.title)}</caption><thead><tr>{head}</tr></thead>"
-                f"<tbody>{body}</tbody></table>{source}")
+        return (f"<table><caption>{escape.html(self.title)}</caption><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>{_source_html(self.source)}")
 
     def __repr__(self) -> str:
         return self.title

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import fmt, schema
+from .display import Sentence
 from .selection import MET, NO_DATA, NOT_MET, Evaluation, Obs
 
 RULE_TEXT = {">=": "≥", ">": ">", "=": "=", "<=": "≤"}
@@ -85,8 +86,12 @@ def verdict_text(evaluation: Evaluation) -> str:
 
 def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, count_unit: str = "",
                        higher_is_better: bool = True, target: pd.Series | None = None,
-                       evaluation: Evaluation | None = None) -> str:
-    """One sentence for one indicator: value, unit, date, change, target and verdict."""
+                       evaluation: Evaluation | None = None) -> Sentence:
+    """One sentence for one indicator: value, unit, date, change, target and verdict.
+
+    Plain text (data strings are escaped when displayed); the figure's note is attached as a
+    footnote after the figure's date."""
+    notes = {}
     if obs is None:
         sentence = f"{name}: {fmt.MISSING.lower()} trong kỳ báo cáo."
     else:
@@ -94,13 +99,13 @@ def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, co
                  "là" if (obs.value is None and obs.numerator is None) or not higher_is_better else "đạt")
         sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)})"
         if obs.note:  # how the figure was read from its source: a footnote, never hidden
-            sentence += "^[Ghi chú số liệu: " + obs.note.replace("[", "(").replace("]", ")") + "]"
+            notes[len(sentence)] = "Ghi chú số liệu: " + obs.note
         change = change_text(obs, before, higher_is_better)
         sentence += f", {change}." if change else "."
     if target is not None and evaluation is not None:
         due = "" if pd.isna(target["target_date"]) else f" đến {fmt.day(target['target_date'].date())}"
         sentence += f" Mục tiêu {target_text(target)}{due} ({target['plan']}): {verdict_text(evaluation)}."
-    return sentence
+    return Sentence(sentence, notes)
 
 
 def tally_text(pillar_name: str, met: int, total: int) -> str:

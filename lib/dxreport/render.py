@@ -2,13 +2,19 @@
 
 1. `prepare`: nbconvert preprocessors strip what a reader must not see — Papermill's metadata
    (input/output paths, environment), the parameters cells, every code cell's source, stderr and
-   error outputs, plain-text reprs — leaving Markdown, tables and figures.
+   error outputs, plain-text reprs — leaving Markdown, tables and figures. A figure, which shows
+   in JupyterLab as an image output and a caption output, becomes one captioned Markdown figure.
 2. Either engine renders the prepared notebooks:
    - `quarto`: a Quarto book from `_quarto.yml`, rendered without executing;
    - `pandoc`: pandoc reads one notebook per call (several at once fail with "expected nbformat
      <= 3"), so each chapter becomes Markdown, the chapters are joined under a title block, and
      the joined document becomes HTML (self-contained), DOCX, and typst source that the `typst`
      compiler turns into the PDF.
+
+Pandoc never reads a file or reaches a host the build did not hand it: every call runs with
+`--sandbox`, and `templates/report.lua` guards the writers (only the build's own `media/` figures
+are embedded, which the filter hands to pandoc itself; no raw HTML/typst; only safe link
+targets). The stylesheet is passed inline (`-H`), since the sandbox does not read `--css` files.
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
+from . import display, escape
 from .errors import RenderError
 from .paths import OUTPUT_NAME, TEMPLATES_DIR
+
 REMOVE_TAGS = {"remove-cell", "parameters", "injected-parameters", "dxreport-reset"}
 READER_MIME = {"text/markdown", "text/html", "image/png", "image/svg+xml"}
 
@@ -57,6 +65,31 @@ class HideCodePreprocessor(Preprocessor):
         return nb, resources
 
 
+class FigurePreprocessor(Preprocessor):
+    """Fold a figure's two Lab outputs (the `image/png`, then its caption) into the one
+    captioned Markdown figure pandoc reads; the caption output goes. See `display.Figure`."""
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            kept = []
+            for output in cell.get("outputs", []):
+                mark = output.get("metadata", {}).get(display.META_KEY, {})
+                if "caption" in mark:
+                    continue
+                figure = mark.get("figure")
+                if figure is not None and "image/png" in output.get("data", {}):
+                    png = "".join(output["data"]["image/png"]).replace("\n", "")
+                    output["data"] = {"text/markdown": display.figure_markdown(
+                        f"data:image/png;base64,{png}", str(figure.get("title", "")), str(figure.get("source", "")),
+                        str(figure.get("alt", "")))}
+                    output["metadata"] = {}
+                kept.append(output)
+            cell.outputs = kept
+        return nb, resources
+
+
 class StripMachinePreprocessor(Preprocessor):
     """Remove what Papermill and Jupyter record about the run: `metadata.papermill` of the
     notebook and of every cell (paths, environment, timings) and cell execution timestamps.
@@ -77,6 +110,7 @@ def prepare(executed: Path, target: Path) -> Path:
     resources: dict = {}
     steps = [
         TagRemovePreprocessor(remove_cell_tags=REMOVE_TAGS, enabled=True),
+        FigurePreprocessor(enabled=True),
         HideCodePreprocessor(enabled=True),
         StripMachinePreprocessor(enabled=True),
     ]
@@ -99,6 +133,9 @@ class Meta:
     sources_markdown: str  # the closing list of sources
 
 
+FILTER = TEMPLATES_DIR / "report.lua"
+
+
 def pandoc_path() -> str:
     import pypandoc
 
@@ -112,7 +149,8 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
 
 
 def _yaml_str(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A YAML string whose value pandoc reads as Markdown that says exactly `text`."""
+    return '"' + escape.markdown(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 DATA_URI = re.compile(r"\(data:image/(png|svg\+xml);base64,([A-Za-z0-9+/=]+)\)")
@@ -125,8 +163,8 @@ def chapter_markdown(nb_path: Path, workdir: Path) -> Path:
     the joined document the three writers parse is small text, not megabytes of base64."""
     workdir.mkdir(parents=True, exist_ok=True)
     md = workdir / f"{nb_path.stem}.md"
-    _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--lua-filter",
-          str(TEMPLATES_DIR / "report.lua"), "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
+    _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--sandbox", "--lua-filter", str(FILTER),
+          "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
     media = workdir / "media"
     media.mkdir(exist_ok=True)
 
@@ -144,8 +182,8 @@ def chapter_typst(md: Path, workdir: Path) -> Path:
     """A chapter's Markdown → typst body, made while other chapters still run; the PDF then only
     includes the chapters instead of converting the whole joined document at the end."""
     typ = md.with_suffix(".typ")
-    _run([pandoc_path(), str(md), "-f", "markdown", "-t", "typst", "--wrap=none", "-o", str(typ)], workdir,
-         f"pandoc ({md.stem}, typst)")
+    _run([pandoc_path(), str(md), "-f", "markdown", "-t", "typst", "--sandbox", "--lua-filter", str(FILTER),
+          "--wrap=none", "-o", str(typ)], workdir, f"pandoc ({md.stem}, typst)")
     return typ
 
 
@@ -171,14 +209,18 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
     joined = workdir / f"{OUTPUT_NAME}.md"
     joined.write_text(front + body + "\n\n" + meta.sources_markdown + "\n", encoding="utf-8")
 
-    common = [pandoc, str(joined), "-f", "markdown", "--toc", "--toc-depth=2", "--number-sections",
-              "--resource-path", str(workdir)]
+    common = [pandoc, str(joined), "-f", "markdown", "--toc", "--toc-depth=2", "--number-sections", "--sandbox",
+              "--lua-filter", str(FILTER)]
     outputs: list[Path] = []
 
     def html() -> Path:
         out = workdir / f"{OUTPUT_NAME}.html"
-        _run(common + ["-t", "html5", "-s", "--embed-resources", "--css", str(TEMPLATES_DIR / "report.css"),
-                       "-M", f"pagetitle={meta.title} – {meta.subtitle}", "-o", str(out)], workdir, "pandoc (HTML)")
+        style = workdir / "report-style.html"
+        style.write_text("<style>\n" + (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8") + "\n</style>\n",
+                         encoding="utf-8")
+        _run(common + ["-t", "html5", "-s", "--embed-resources", "-H", str(style),
+                       "-M", f"pagetitle={escape.plain(meta.title)} – {escape.plain(meta.subtitle)}", "-o", str(out)],
+             workdir, "pandoc (HTML)")
         return out
 
     def docx() -> Path:
@@ -203,7 +245,7 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
             typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(font_dir())],
                           ignore_system_fonts=True)
         except Exception as exc:  # typst raises its own error types
-            raise RenderError(f"typst thất bại: {exc}") from None
+            raise RenderError(typst_error_message(exc)) from None
         return out
 
     jobs = {"html": html, "docx": docx, "pdf": pdf}
@@ -217,6 +259,26 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         shutil.copyfile(path, dest)
         published.append(dest)
     return published
+
+
+TYPST_WHERE = re.compile(r"┌─ (?P<file>[^\s:]+(?:\.typ)?):(?P<line>\d+):(?P<col>\d+)")
+
+
+def typst_error_message(exc: Exception) -> str:
+    """'typst thất bại tại 02-ha-tang-so.typ, dòng 41, cột 3 (chương 02-ha-tang-so.ipynb): …'
+    from typst's diagnostic, which names the file, line and column and quotes the line (the
+    typst sources live in the build's staging folder, which a failed build removes)."""
+    message = str(getattr(exc, "message", "") or exc).strip() or type(exc).__name__
+    diagnostic = str(getattr(exc, "diagnostic", "") or "")
+    found = TYPST_WHERE.search(diagnostic)
+    if not found:
+        return f"typst thất bại khi biên dịch {OUTPUT_NAME}.typ: {message}"
+    name = Path(found["file"]).name
+    what = (f"chương {Path(name).stem}.ipynb" if name != f"{OUTPUT_NAME}.typ"
+            else "phần chung của báo cáo: trang bìa, mục lục, nguồn số liệu")
+    where = f"{name}, dòng {found['line']}, cột {found['col']}"
+    detail = diagnostic.strip()[:1500]
+    return f"typst thất bại tại {where} ({what}): {message}\n{detail}"
 
 
 def font_dir() -> Path:
@@ -238,13 +300,14 @@ def render_quarto(prepared: list[Path], workdir: Path, meta: Meta, formats: tupl
     for nb_path in prepared:
         shutil.copyfile(nb_path, project_dir / nb_path.name)
         chapters.append(nb_path.name)
+    md = escape.markdown
     (project_dir / "index.qmd").write_text(
-        f"# Lời giới thiệu {{.unnumbered}}\n\n**{meta.subtitle}**\n\n{meta.issuer}\n\n*{meta.cutoff}.*\n",
+        f"# Lời giới thiệu {{.unnumbered}}\n\n**{md(meta.subtitle)}**\n\n{md(meta.issuer)}\n\n*{md(meta.cutoff)}.*\n",
         encoding="utf-8")
     (project_dir / "nguon.qmd").write_text(meta.sources_markdown.replace("# Nguồn số liệu", "# Nguồn số liệu {.unnumbered}", 1),
                                            encoding="utf-8")
     book = config.setdefault("book", {})
-    book.update({"title": meta.title, "subtitle": meta.subtitle, "author": meta.issuer, "date": meta.date,
+    book.update({"title": md(meta.title), "subtitle": md(meta.subtitle), "author": md(meta.issuer), "date": md(meta.date),
                  "chapters": ["index.qmd", *chapters, "nguon.qmd"], "output-file": OUTPUT_NAME})
     config.setdefault("project", {})["output-dir"] = "_book"
     config["project"].pop("render", None)
@@ -262,8 +325,8 @@ def render_quarto(prepared: list[Path], workdir: Path, meta: Meta, formats: tupl
             redirect = out_dir / f"{OUTPUT_NAME}.html"
             redirect.write_text(
                 f'<!doctype html><html lang="vi"><meta charset="utf-8"><meta http-equiv="refresh" '
-                f'content="0; url={OUTPUT_NAME}-html/index.html"><title>{meta.subtitle}</title>'
-                f'<a href="{OUTPUT_NAME}-html/index.html">{meta.subtitle}</a></html>', encoding="utf-8")
+                f'content="0; url={OUTPUT_NAME}-html/index.html"><title>{escape.html(meta.subtitle)}</title>'
+                f'<a href="{OUTPUT_NAME}-html/index.html">{escape.html(meta.subtitle)}</a></html>', encoding="utf-8")
             published += [redirect, site]
         else:
             found = next(book_dir.rglob(f"*.{fmt}"), None)

@@ -78,7 +78,7 @@ def indicator_section(ch: Chapter, section: Section) -> list:
                                 ch.cite_parts(t["source"] for t in targets if t is not None),
                                 align=TABLE_ALIGN, widths=TABLE_WIDTHS))
         return out
-    out = [ch.text(sentences[0] if len(sentences) == 1 else "\n".join(f"- {s}" for s in sentences))]
+    out = [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences)]
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     out.append(ch.table(frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
                         align=TABLE_ALIGN, widths=TABLE_WIDTHS))
