@@ -21,6 +21,7 @@ concurrently. On purpose:
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import re
@@ -268,6 +269,21 @@ def finished_line(job_or_slug, title: str | None = None, seconds: float | None =
     return f"✓ {_chapter_number(slug)} {title} ({when})"
 
 
+class _AbortedThreads(logging.Filter):
+    def __init__(self, pool: "KernelPool"):
+        super().__init__()
+        self.names = {t.name for t in pool._starters} | {t.name for t in pool._workers}
+        self.token = pool.token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.threadName in self.names and self.token in record.threadName)
+
+
+def _quiet_after_abort(pool: "KernelPool") -> None:
+    for name in ("traitlets", "papermill", "nbclient", "jupyter_client"):
+        logging.getLogger(name).addFilter(_AbortedThreads(pool))
+
+
 class KernelPool:
     """`workers` warm kernels, started at once in the background, then fed a queue of chapters.
 
@@ -287,7 +303,9 @@ class KernelPool:
         if USE_IPC:
             clean_stale_runtime()
             self.runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
-        self._starters = [threading.Thread(target=self._start, args=(i,), name=f"dxreport-start-{i}", daemon=True)
+        self.token = f"{os.getpid()}.{id(self):x}"
+        self._starters = [threading.Thread(target=self._start, args=(i,), name=f"dxreport-start-{i}-{self.token}",
+                                           daemon=True)
                           for i in range(self.workers)]
         for thread in self._starters:
             thread.start()
@@ -345,7 +363,8 @@ class KernelPool:
                 errors.append(exc)
                 stop.set()
 
-        threads = [threading.Thread(target=worker, args=(k,), name=f"dxreport-kernel-{i}", daemon=True)
+        threads = [threading.Thread(target=worker, args=(k,), name=f"dxreport-kernel-{i}-{self.token}",
+                                    daemon=True)
                    for i, k in enumerate(self.kernels[: max(1, len(jobs))])]
         self._workers = threads
         for thread in threads:
@@ -357,8 +376,12 @@ class KernelPool:
             raise (chapter_errors or errors)[0]
 
     def abort(self) -> None:
-        """Stop now: kill every kernel (started or starting), let the threads end, clean up."""
+        """Stop now: kill every kernel (started or starting), let the threads end, clean up.
+        What the dying threads' Jupyter clients log about the kernels they lost is dropped: the
+        build says itself why it stopped."""
         with self._lock:
+            if not self._aborted.is_set():
+                _quiet_after_abort(self)
             self._aborted.set()
             kernels = list(self._all)
         for kernel in kernels:
