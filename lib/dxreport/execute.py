@@ -143,7 +143,7 @@ class WarmKernel:
         reset = nbformat.v4.new_code_cell(RESET_CODE)
         reset.metadata["tags"] = [RESET_TAG, "remove-cell"]
         nb.cells.insert(0, reset)  # each chapter starts from an empty namespace; imports stay warm
-        bar = {"desc": f"{job.title:<28}", "position": position, "leave": True} if progress else False
+        bar = {"desc": f"{job.title:<28}", "position": position, "leave": True, "unit": "ô"} if progress else False
         try:
             # The output is written once at the end: saving after every cell rewrites a notebook full
             # of base64 figures many times over, and nothing reads it before the chapter ends.
