@@ -242,6 +242,8 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
 
     if not force and up_to_date():
         result.skipped, result.files = True, expected()
+        if failed.exists():  # the report is current: a failure kept from an earlier attempt is not
+            shutil.rmtree(failed, ignore_errors=True)
         result.seconds = time.perf_counter() - started
         return result
 
