@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP) ## tạo .venv và cài môi trường đã ghim phiên bản
 
 report: $(STAMP) ## dựng báo cáo mặc định (Nghệ An, quý mới nhất có số liệu); PERIOD=2023-Q3 để chọn kỳ
-	$(BIN)/dxreport build --province $(PROVINCE) $(if $(PERIOD),--period $(PERIOD))
+	@$(BIN)/dxreport build --province $(PROVINCE) $(if $(PERIOD),--period $(PERIOD))
 
 test: $(STAMP) ## chạy toàn bộ kiểm thử: pytest cho gói, nbval cho notebooks/
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --ignore=tests/fixtures -p no:cacheprovider

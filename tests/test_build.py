@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
+import os
 import re
 import json
 import shutil
+import stat
 import threading
 import zipfile
 from pathlib import Path
@@ -95,10 +98,73 @@ def test_nothing_published_reveals_the_machine(built):
     for name, text in texts.items():
         for secret in secrets:
             assert secret not in text, f"{secret!r} found in {name}"
-    for nb_path in (result.out_dir / "notebooks").glob("*.ipynb"):
+    kept = sorted((root / "outputs" / ".cache" / "reports" / "nghe-an" / "2023-Q3" / "notebooks").glob("*.ipynb"))
+    assert [p.name for p in kept] == [CHAPTER]
+    for nb_path in kept:
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
         assert "papermill" not in nb["metadata"]
         assert all("papermill" not in c["metadata"] for c in nb["cells"])
+
+
+def test_report_folder_holds_only_the_readers_files_world_readable(built):
+    root, result = built
+    out = result.out_dir
+    assert sorted(p.name for p in out.iterdir()) == ["bao-cao.docx", "bao-cao.html", "bao-cao.pdf"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o644}
+    assert sorted(p.name for p in out.parent.iterdir()) == ["2023-Q3"]  # no lock, staging or manifest beside it
+    private = root / "outputs" / ".cache" / "reports" / "nghe-an" / "2023-Q3"
+    manifest = json.loads((private / "build.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["formats"]) == ["docx", "html", "pdf"]
+    assert manifest["formats"]["pdf"]["files"]["bao-cao.pdf"][0] == (out / "bao-cao.pdf").stat().st_size
+    assert (private / "kernel.log").exists()
+    assert "TCP" not in (private / "kernel.log").read_text(encoding="utf-8", errors="replace")
+
+
+def test_force_damaged_cache_and_a_partial_format_build(tmp_path):
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    first = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html", "docx"))
+    assert first.executed == [CHAPTER]
+    docx_before = (first.out_dir / "bao-cao.docx").read_bytes()
+    forced = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",), force=True)
+    assert forced.executed == [CHAPTER] and forced.cached == []  # --force ignores the cache
+    assert (forced.out_dir / "bao-cao.docx").read_bytes() == docx_before  # not built, not deleted
+    assert forced.kept == {"docx": True}
+    entries = list((root / "outputs" / ".cache" / "chapters").glob("*.ipynb"))
+    assert len(entries) == 1
+    entries[0].write_bytes(entries[0].read_bytes()[:1000])  # truncated, as by a full disk or a kill
+    html_before = (forced.out_dir / "bao-cao.html").read_bytes()
+    pdf = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("pdf",))
+    assert pdf.executed == [CHAPTER] and pdf.cached == []  # the damaged entry was discarded and rerun
+    assert sorted(p.name for p in pdf.out_dir.iterdir()) == ["bao-cao.docx", "bao-cao.html", "bao-cao.pdf"]
+    assert (pdf.out_dir / "bao-cao.html").read_bytes() == html_before
+    assert pdf.kept == {"html": True, "docx": True}
+    again = build("nghe-an", "2023-Q3", root=root, progress=False)
+    assert again.skipped  # every format is up to date for this key
+    json.loads(entries[0].read_text(encoding="utf-8"))  # and the entry is whole again
+
+
+def test_read_only_outputs_gives_a_vietnamese_message(tmp_path, monkeypatch, capsys):
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    outputs = root / "outputs"
+    outputs.mkdir()
+    real_mkdir = Path.mkdir
+
+    def refuse(self, *args, **kwargs):  # what a read-only outputs/ does, also for root (who ignores modes)
+        if outputs in Path(os.path.abspath(self)).parents:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    outputs.chmod(0o555)
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    try:
+        code = main(["--root", str(root), "build", "--period", "2023-Q3", "--no-progress"])
+    finally:
+        outputs.chmod(0o755)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Không ghi được báo cáo vào" in err and "không có quyền ghi" in err and str(outputs) in err
+    assert "Traceback" not in err and "PermissionError" not in err
 
 
 def test_rebuild_with_nothing_changed_is_skipped(built):
@@ -127,12 +193,12 @@ def test_changed_data_rebuilds_and_shows_the_new_figure(tmp_path):
     assert not third.skipped and third.executed == [CHAPTER]
 
 
-def _failing_notebook(path: Path) -> Path:
+def _failing_notebook(path: Path, code: str = 'raise ValueError("lỗi cố ý trong kiểm thử")') -> Path:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('province = "nghe-an"\nperiod = None\ndata_dir = None')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# Chương lỗi"), params,
-                nbformat.v4.new_code_cell('raise ValueError("lỗi cố ý trong kiểm thử")')]
+                nbformat.v4.new_code_cell(code)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(path))
     return path
@@ -151,6 +217,23 @@ def test_failing_chapter_fails_the_build_and_keeps_the_previous_report(tmp_path)
     assert {p.name: p.read_bytes() for p in good.files} == before
     leftovers = [p.name for p in (root / "outputs" / "nghe-an").iterdir() if ".tmp-" in p.name or ".old-" in p.name]
     assert leftovers == []
+    kept = root / "outputs" / ".cache" / "failed" / "nghe-an" / "2023-Q3"
+    assert err.value.cell_index == 2 and err.value.code_cell == 2  # third cell, second code cell: [2]
+    assert "ô thứ 3 (ô mã [2]" in str(err.value)
+    assert "lỗi cố ý" in (kept / "09-loi.txt").read_text(encoding="utf-8") and (kept / "09-loi.ipynb").exists()
+    assert "09-loi.txt" in str(err.value) and "Toàn bộ vết lỗi" in str(err.value)
+
+    _failing_notebook(root / "notebooks" / "09-loi.ipynb", "x = 1\nfirst = next(v for v in [] if v)")
+    with pytest.raises(ChapterError) as err:
+        build("nghe-an", "2023-Q3", root=root, progress=False)
+    assert err.value.ename == "StopIteration" and err.value.evalue == ""
+    message = str(err.value)
+    assert "StopIteration: (lỗi không kèm thông điệp) next(...) không tìm thấy phần tử nào" in message
+    assert "Dòng gây lỗi: first = next(v for v in [] if v)" in message
+    assert not any(p.name.startswith(".") and p.is_dir() for p in good.out_dir.parent.iterdir())
+    (root / "notebooks" / "09-loi.ipynb").unlink()
+    assert build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",)).executed == []
+    assert not kept.exists()  # a successful build clears the failure it replaces
 
 
 def test_parallel_builds_and_workers_do_not_race(tmp_path):

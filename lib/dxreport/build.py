@@ -3,26 +3,46 @@
 `build()` first computes keys from code, parameters and data bytes with nothing but hashlib
 (`cache`), so a rebuild with nothing changed returns before pandas is even imported. Otherwise
 it validates the data, runs the chapters that are not cached on warm kernels (`execute`),
-renders (`render`) into a temporary folder and swaps it in (`publish`).
+renders (`render`) into a staging folder and swaps it in (`publish`).
+
+What is published and what is kept aside:
+
+- `outputs/<tỉnh>/<kỳ>/` holds only what a reader gets: `bao-cao.{html,pdf,docx}` (and, with
+  Quarto, `bao-cao-html/`), folders 0755 and files 0644;
+- `outputs/.cache/reports/<tỉnh>/<kỳ>/` holds the manifest (`build.json`: the key of every
+  format, and the size and time of every published file), the executed chapters of the last
+  build and the kernels' log; `outputs/.cache/locks/` the report locks; `outputs/.cache/chapters/`
+  the chapter cache (each entry checked against its SHA-256 when read);
+  `outputs/.cache/failed/<tỉnh>/<kỳ>/` a failing chapter's executed notebook and traceback.
+
+A build of some formats (`--format html`) keeps the report's other formats as they are: they are
+carried into the new folder unchanged and the manifest keeps their own keys, so `build` says when
+one of them no longer matches the data (`BuildResult.kept`) and a later build of that format
+brings it up to date. Nothing the build did not make is deleted.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import json
+import os
 import shutil
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from . import cache, periods
-from .errors import PeriodError, ProvinceError
+from .errors import DataDirError, OutputError, PeriodError, ProvinceError, UsageError
 from .files import data_files, known_provinces
-from .paths import FORMATS, OUTPUT_NAME, ProjectPaths, project
+from .paths import FORMATS, OUTPUT_NAME, ProjectPaths, confined, project
 
 MANIFEST = "build.json"
+MANIFEST_VERSION = 2
+WORK = ".work"  # inside staging, removed before the swap
+PROGRESS_MODES = ("auto", "bars", "lines", "none")
 
 
 @dataclass
@@ -37,6 +57,7 @@ class BuildResult:
     cached: list[str] = field(default_factory=list)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds spent in validate, execute, render
+    kept: dict[str, bool] = field(default_factory=dict)  # formats not built this time: up to date?
 
 
 def _default_period(folder: Path, province: str) -> periods.Period:
@@ -77,28 +98,131 @@ def notebooks(paths: ProjectPaths) -> list[Path]:
     return sorted(p for p in paths.notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
 
 
-def _read_manifest(out_dir: Path) -> dict:
+def _read_manifest(path: Path) -> dict:
     try:
-        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return manifest if isinstance(manifest, dict) and manifest.get("version") == MANIFEST_VERSION else {}
+
+
+def format_names(fmt: str) -> tuple[str, ...]:
+    """The entries of a report folder that belong to one format."""
+    return (f"{OUTPUT_NAME}.html", f"{OUTPUT_NAME}-html") if fmt == "html" else (f"{OUTPUT_NAME}.{fmt}",)
+
+
+# What older versions put in the report folder and now lives under outputs/.cache: never carried over.
+_INTERNAL = {"notebooks", MANIFEST, "kernel.log", "render", WORK}
+
+
+def _stat_files(out_dir: Path, fmt: str) -> dict:
+    files = {}
+    for name in format_names(fmt):
+        path = out_dir / name
+        if path.is_dir():
+            files[name] = ["dir", 0]
+        elif path.is_file():
+            st = path.stat()
+            files[name] = [st.st_size, st.st_mtime_ns]
+    return files
+
+
+def _format_current(manifest: dict, out_dir: Path, fmt: str, key: str) -> bool:
+    """True when the published files of `fmt` were built from `key` and are still those files."""
+    entry = manifest.get("formats", {}).get(fmt)
+    if not isinstance(entry, dict) or entry.get("key") != key or not entry.get("files"):
+        return False
+    for name, (size, mtime) in entry["files"].items():
+        path = out_dir / name
+        try:
+            if size == "dir":
+                if not path.is_dir():
+                    return False
+                continue
+            st = path.stat()
+        except OSError:
+            return False
+        if st.st_size != size or st.st_mtime_ns != mtime:
+            return False
+    return True
+
+
+def _check_data_dir(folder: Path, given) -> None:
+    shown = given if given else folder
+    if not folder.exists():
+        raise DataDirError(f"Thư mục dữ liệu {shown} không tồn tại; kiểm tra --data-dir.")
+    if not folder.is_dir():
+        raise DataDirError(f"--data-dir {shown} là một tệp, không phải thư mục dữ liệu.")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataDirError(f"Không đọc được thư mục dữ liệu {shown}: không có quyền đọc.")
+    if not (folder / "units.csv").is_file():
+        raise DataDirError(f"Thư mục dữ liệu {shown} không có units.csv: đây không phải thư mục dữ liệu "
+                           f"của dự án (xem data/README.md).")
+
+
+_WRITE_ERRORS = {
+    errno.EACCES: "không có quyền ghi", errno.EPERM: "không có quyền ghi",
+    errno.EROFS: "hệ thống tệp chỉ cho đọc", errno.ENOSPC: "hết dung lượng đĩa",
+    getattr(errno, "EDQUOT", -1): "vượt hạn mức dung lượng",
+}
+
+
+def _output_error(exc: OSError, outputs: Path) -> OutputError | None:
+    """An OSError on the way to `outputs/` as a Vietnamese `OutputError`, or None if it is not one."""
+    name = exc.filename if isinstance(exc.filename, str) else None
+    if name is not None:
+        try:
+            Path(os.path.abspath(name)).relative_to(os.path.abspath(outputs))
+        except ValueError:
+            return None
+    if exc.errno not in _WRITE_ERRORS:
+        return None
+    where = name or str(outputs)
+    return OutputError(f"Không ghi được báo cáo vào {where}: {_WRITE_ERRORS[exc.errno]}. "
+                       f"Thư mục đầu ra {outputs} phải ghi được; báo cáo đã có (nếu có) được giữ nguyên.")
+
+
+def _progress_mode(progress) -> str:
+    if progress is True or progress is None:
+        progress = "auto"
+    elif progress is False:
+        progress = "none"
+    if progress not in PROGRESS_MODES:
+        raise UsageError(f"Chế độ tiến độ {progress!r} không hợp lệ: {', '.join(PROGRESS_MODES)}.")
+    if progress == "auto":
+        try:
+            return "bars" if sys.stderr.isatty() else "lines"
+        except (AttributeError, ValueError):
+            return "lines"
+    return progress
 
 
 def build(province: str = "nghe-an", period: str | None = None, formats: tuple[str, ...] = FORMATS,
           engine: str = "auto", data_dir: str | Path | None = None, workers: int = 2, force: bool = False,
-          progress: bool = True, root: str | Path | None = None) -> BuildResult:
+          progress: bool | str = True, root: str | Path | None = None) -> BuildResult:
+    """Build one report. `progress`: "bars" (tqdm, for a terminal), "lines" (one line per finished
+    chapter on stderr), "none" (False), or "auto"/True (bars on a terminal, lines otherwise)."""
     started = time.perf_counter()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"Số kernel chạy song song (--workers) phải là số nguyên từ 1 trở lên, không phải {workers!r}.")
+    mode = _progress_mode(progress)
     paths = project(root)
     folder = Path(data_dir).resolve() if data_dir else paths.data_dir
+    _check_data_dir(folder, data_dir)
     provinces = known_provinces(folder)
     if province not in provinces:
         raise ProvinceError(f"Tỉnh {province!r} không hợp lệ. Các tỉnh hợp lệ: {', '.join(provinces) or '(chưa có)'}.")
     chosen = periods.parse(period) if period else _default_period(folder, province)
     formats = tuple(dict.fromkeys(formats))
     unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise ValueError(f"định dạng không hợp lệ: {', '.join(unknown)}")
+    if unknown or not formats:
+        raise UsageError(f"Định dạng không hợp lệ: {', '.join(unknown) or '(trống)'}. Hợp lệ: {', '.join(FORMATS)}.")
     engine_used = _engine(engine)
+
+    out_dir = paths.report_dir(province, chosen.code)  # refuses codes that leave outputs/
+    private = paths.report_cache_dir(province, chosen.code)
+    lock_dir = confined(paths.cache_dir / "locks", province)
+    failed = paths.failed_dir(province, chosen.code)
 
     chapter_paths = notebooks(paths)
     code = cache.code_hash(paths)
@@ -106,36 +230,99 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     params = {"province": province, "period": chosen.code, "data_dir": _data_dir_param(paths, folder)}
     keys = {nb.name: cache.key("chapter", cache.notebook_hash(nb), province, chosen.code, code, data)
             for nb in chapter_paths}
-    render_key = cache.key("render", keys, formats, engine_used, code, data)
-    out_dir = paths.report_dir(province, chosen.code)
+    format_keys = {f: cache.key("render", keys, f, engine_used, code, data) for f in formats}
     result = BuildResult(province, chosen.code, out_dir, engine_used)  # engine: "quarto" | "pandoc"
 
-    manifest = _read_manifest(out_dir)
-    expected = [out_dir / f"{OUTPUT_NAME}.{f}" for f in formats]
-    if not force and manifest.get("render_key") == render_key and all(p.exists() for p in expected):
-        result.skipped, result.files = True, expected
+    def up_to_date() -> bool:
+        manifest = _read_manifest(private / MANIFEST)
+        return all(_format_current(manifest, out_dir, f, k) for f, k in format_keys.items())
+
+    def expected() -> list[Path]:
+        return [out_dir / name for f in formats for name in format_names(f) if (out_dir / name).exists()]
+
+    if not force and up_to_date():
+        result.skipped, result.files = True, expected()
+        if failed.exists():  # the report is current: a failure kept from an earlier attempt is not
+            shutil.rmtree(failed, ignore_errors=True)
         result.seconds = time.perf_counter() - started
         return result
 
     from .publish import report_lock, staging, swap_in
 
-    with report_lock(out_dir), staging(out_dir) as tmp:
-        _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, progress, tmp, result)
-        manifest = {
-            "province": province, "period": chosen.code, "engine": result.engine, "formats": list(formats),
-            "render_key": render_key, "chapters": keys, "data_hash": data, "code_hash": code,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        swap_in(tmp, out_dir)
-    result.files = [out_dir / p.name for p in result.files]
+    try:
+        with report_lock(out_dir, lock_dir):
+            if not force and up_to_date():  # another build made it while this one waited
+                result.skipped, result.files = True, expected()
+                result.seconds = time.perf_counter() - started
+                return result
+            old = _read_manifest(private / MANIFEST)
+            private.mkdir(parents=True, exist_ok=True)
+            with staging(out_dir) as tmp:
+                _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
+                     force, private, failed)
+                kept = _carry_over(out_dir, tmp, formats)
+                notebooks_new = private / "notebooks.new"
+                shutil.rmtree(notebooks_new, ignore_errors=True)
+                shutil.move(str(tmp / WORK / "notebooks"), str(notebooks_new))
+                shutil.rmtree(tmp / WORK)
+                swap_in(tmp, out_dir)
+            shutil.rmtree(private / "notebooks", ignore_errors=True)
+            os.replace(notebooks_new, private / "notebooks")
+            built_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            entries = {f: {"key": format_keys[f], "built": built_at, "files": _stat_files(out_dir, f)} for f in formats}
+            for fmt in kept:
+                entry = dict(old.get("formats", {}).get(fmt) or {"key": None, "built": None})
+                entry["files"] = _stat_files(out_dir, fmt)
+                entries[fmt] = entry
+                current_key = cache.key("render", keys, fmt, engine_used, code, data)
+                result.kept[fmt] = entry.get("key") == current_key
+            manifest = {
+                "version": MANIFEST_VERSION, "province": province, "period": chosen.code, "engine": result.engine,
+                "formats": {f: entries[f] for f in FORMATS if f in entries},
+                "chapters": keys, "data_hash": data, "code_hash": code,
+            }
+            cache._atomic_write(private / MANIFEST,
+                                json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
+            shutil.rmtree(failed, ignore_errors=True)
+    except OSError as exc:
+        translated = _output_error(exc, paths.outputs_dir)
+        if translated is None:
+            raise
+        raise translated from None
+    result.files = expected()
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, progress, tmp, result):
+def _carry_over(out_dir: Path, tmp: Path, formats: tuple[str, ...]) -> list[str]:
+    """Copy into the staging folder what the previous report holds and this build did not make
+    (formats not asked for, files another step put beside the report); return the formats kept."""
+    kept: list[str] = []
+    if not out_dir.is_dir():
+        return kept
+    built = {name for f in formats for name in format_names(f)}
+    owner = {name: f for f in FORMATS for name in format_names(f)}
+    for entry in sorted(out_dir.iterdir()):
+        if entry.name in built or entry.name in _INTERNAL or (tmp / entry.name).exists():
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, tmp / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, tmp / entry.name, follow_symlinks=False)
+        fmt = owner.get(entry.name)
+        if fmt and fmt not in kept:
+            kept.append(fmt)
+    return kept
+
+
+def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
+         force=False, private=None, failed=None):
     """Execute what is not cached and render, overlapping the stages where they are independent:
     kernels boot while the data is validated, and each chapter is prepared (and, for pandoc,
-    converted to Markdown) as soon as it has run, while the others still run."""
+    converted to Markdown) as soon as it has run, while the others still run.
+
+    Any exception, Ctrl-C included, kills the kernels and waits for the chapter conversions in
+    flight before it goes on, so the staging folder can be removed whole."""
     from concurrent.futures import ThreadPoolExecutor
 
     # nbformat validates through jsonschema, whose format checkers import rfc3987_syntax when it is
@@ -147,62 +334,68 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, p
 
     chapter_cache = paths.cache_dir / "chapters"
     chapter_cache.mkdir(parents=True, exist_ok=True)
-    nb_dir, work = tmp / "notebooks", tmp / "render"
-    nb_dir.mkdir()
+    private = private or (tmp / WORK)
+    nb_dir, work = tmp / WORK / "notebooks", tmp / WORK / "render"
+    nb_dir.mkdir(parents=True)
+    say = _say if mode == "lines" else (lambda text: None)
     jobs = []
     for nb in chapter_paths:
-        cached = chapter_cache / f"{keys[nb.name]}.ipynb"
-        if cached.exists():
-            shutil.copyfile(cached, nb_dir / nb.name)
+        entry = None if force else cache.load_entry(chapter_cache, keys[nb.name])
+        if entry is not None:
+            (nb_dir / nb.name).write_bytes(entry)
             result.cached.append(nb.name)
+            say(execute.finished_line(nb.stem, _chapter_title(nb)))
         else:
-            jobs.append(execute.Job(nb.stem, _chapter_title(nb), nb, nb_dir / nb.name, params))
+            jobs.append(execute.Job(nb.stem, _chapter_title(nb), nb, nb_dir / nb.name, params, failed))
     if result.engine == "quarto" and not shutil.which("quarto"):
         raise RenderError("Không tìm thấy quarto trên PATH; dùng --engine pandoc hoặc --engine auto.")
     validated = cache.data_hash(data_files(folder))
-    log_path = tmp / "kernel.log"
+    log_path = private / "kernel.log"
+    log_path.write_bytes(b"")
     clock = time.perf_counter()
     pool = execute.KernelPool(paths.root, paths.cache_dir / "kernel-start.lock", log_path,
                               min(workers, len(jobs)), validated) if jobs else None
-    closed = False
-    with ThreadPoolExecutor(max_workers=2) as renderer:
-        try:
-            from . import render  # nbconvert and friends load while the kernels boot
-            from .data import load
+    renderer = ThreadPoolExecutor(max_workers=2)
+    try:
+        from . import render  # nbconvert and friends load while the kernels boot
+        from .data import load
 
-            data = load(folder)  # refuses invalid data; the kernels boot meanwhile
-            result.phases["validate"] = time.perf_counter() - clock
-            futures = {}
+        data = load(folder)  # refuses invalid data; the kernels boot meanwhile
+        result.phases["validate"] = time.perf_counter() - clock
+        futures = {}
 
-            def finished(name: str) -> Path:
-                executed = nb_dir / name
-                if name in result.cached:
-                    prepared = render.prepare(executed, work / name)
-                else:
-                    strip_papermill(executed)
-                    shutil.copyfile(executed, chapter_cache / f"{keys[name]}.ipynb")
-                    prepared = render.prepare(executed, work / name)
-                if result.engine != "pandoc":
-                    return prepared
-                md = render.chapter_markdown(prepared, work)
-                if "pdf" in formats:
-                    render.chapter_typst(md, work)
-                return md
+        def finished(name: str) -> Path:
+            executed = nb_dir / name
+            if name not in result.cached:
+                strip_papermill(executed)
+                cache.store_entry(chapter_cache, keys[name], executed)
+            prepared = render.prepare(executed, work / name)
+            if result.engine != "pandoc":
+                return prepared
+            md = render.chapter_markdown(prepared, work)
+            if "pdf" in formats:
+                render.chapter_typst(md, work)
+            return md
 
-            for name in result.cached:
-                futures[name] = renderer.submit(finished, name)
-            if pool is not None:
-                pool.run(jobs, progress, on_done=lambda job: futures.__setitem__(
-                    job.output.name, renderer.submit(finished, job.output.name)))
-            result.executed = [job.output.name for job in jobs]
-            result.phases["execute"] = time.perf_counter() - clock
-            parts = [futures[nb.name].result() for nb in chapter_paths]
-            if pool is not None:
-                pool.close(wait=False)  # kernels exit while the report renders
-                closed = True
-        finally:
-            if pool is not None and not closed:
-                pool.close()
+        def done(job, seconds):
+            futures[job.output.name] = renderer.submit(finished, job.output.name)
+            say(execute.finished_line(job, seconds=seconds))
+
+        for name in result.cached:
+            futures[name] = renderer.submit(finished, name)
+        if pool is not None:
+            pool.run(jobs, mode == "bars", on_done=done)
+        result.executed = [job.output.name for job in jobs]
+        result.phases["execute"] = time.perf_counter() - clock
+        parts = [futures[nb.name].result() for nb in chapter_paths]
+        if pool is not None:
+            pool.close(wait=False)  # kernels exit while the report renders
+        renderer.shutdown()
+    except BaseException:
+        if pool is not None:
+            pool.abort()
+        renderer.shutdown(wait=True, cancel_futures=True)  # conversions in flight end in seconds
+        raise
     clock = time.perf_counter()
     meta = title_meta(data, params["province"], chosen)
     from .checks import write_check_sheet  # internal check sheet beside the report; never linked from it
@@ -216,7 +409,10 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, p
     if pool is not None:
         pool.join()
     shutil.rmtree(work, ignore_errors=True)
-    log_path.unlink(missing_ok=True)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _chapter_title(nb: Path) -> str:

@@ -60,3 +60,54 @@ def data_hash(data_files: list[Path]) -> str:
 def key(*parts: object) -> str:
     text = json.dumps([CACHE_VERSION, *parts], ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# Chapter cache entries: `<key>.ipynb` beside `<key>.sha256`, both written atomically (a temporary
+# file renamed into place), the checksum last. An entry is served only when both exist and the
+# notebook's bytes hash to the checksum: a truncated or damaged entry is discarded and the chapter
+# runs again; it never reaches the report and never stops a build.
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def store_entry(folder: Path, entry_key: str, source: Path) -> Path:
+    """Keep `source` (an executed, stripped chapter) as the entry for `entry_key`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = source.read_bytes()
+    target = folder / f"{entry_key}.ipynb"
+    _atomic_write(target, data)
+    _atomic_write(folder / f"{entry_key}.sha256", hashlib.sha256(data).hexdigest().encode("ascii"))
+    return target
+
+
+def load_entry(folder: Path, entry_key: str) -> bytes | None:
+    """The entry's bytes if it is whole; otherwise `None`, with any damaged remains removed."""
+    target, check = folder / f"{entry_key}.ipynb", folder / f"{entry_key}.sha256"
+    try:
+        data = target.read_bytes()
+        expected = check.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        data, expected = None, None
+    if data is not None and hashlib.sha256(data).hexdigest() == expected:
+        try:
+            json.loads(data)
+            return data
+        except ValueError:
+            pass
+    for path in (target, check):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return None

@@ -1,16 +1,76 @@
 """The `dxreport` command: parses arguments, calls one library function, prints Vietnamese.
 
-A `DxreportError` becomes its message on stderr and exit status 1; nothing else is caught.
+A `DxreportError` becomes its message on stderr and exit status 1; Ctrl-C (SIGINT) and SIGTERM
+stop the build, leave the previous report as it was and exit 130 (143 for SIGTERM). Every word
+the command prints is Vietnamese, argparse's own included ("cách dùng:", "lỗi:", "tham số bắt
+buộc"…): its messages go through a module-level `_` that is swapped for a Vietnamese table while
+the command parses its arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from contextlib import contextmanager
 
 from .errors import DxreportError
 
 FORMATS_HELP = "định dạng đầu ra, phân cách bằng dấu phẩy: html,pdf,docx (mặc định: cả ba)"
+
+# argparse's messages (CPython 3.11–3.13), word for word, and what the user reads instead.
+_ARGPARSE_VI = {
+    "usage: ": "cách dùng: ",
+    "positional arguments": "tham số vị trí",
+    "options": "tùy chọn",
+    "optional arguments": "tùy chọn",
+    "show this help message and exit": "hiện trợ giúp này rồi thoát",
+    "subcommands": "các lệnh",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: lỗi: %(message)s\n",
+    "argument %(argument_name)s: %(message)s": "tham số %(argument_name)s: %(message)s",
+    "the following arguments are required: %s": "thiếu tham số bắt buộc: %s",
+    "invalid %(type)s value: %(value)r": "giá trị %(value)r không hợp lệ (cần kiểu %(type)s)",
+    "invalid choice: %(value)r (choose from %(choices)s)":
+        "lựa chọn %(value)r không hợp lệ (chọn một trong: %(choices)s)",
+    "unrecognized arguments: %s": "tham số không nhận ra: %s",
+    "expected one argument": "cần một giá trị",
+    "expected at most one argument": "cần nhiều nhất một giá trị",
+    "expected at least one argument": "cần ít nhất một giá trị",
+    "ambiguous option: %(option)s could match %(matches)s":
+        "tùy chọn %(option)s không rõ: có thể là %(matches)s",
+    "not allowed with argument %s": "không dùng được cùng tham số %s",
+    "ignored explicit argument %r": "bỏ qua giá trị %r không được phép",
+    "one of the arguments %s is required": "cần một trong các tham số %s",
+    "unexpected option string: %s": "tùy chọn không mong đợi: %s",
+    "unknown parser %(parser_name)r (choices: %(choices)s)":
+        "lệnh %(parser_name)r không có (các lệnh: %(choices)s)",
+    "argument \"-\" with mode %r": "tham số \"-\" với chế độ %r",
+    "can't open '%(filename)s': %(error)s": "không mở được '%(filename)s': %(error)s",
+}
+_ARGPARSE_VI_PLURAL = {
+    "expected %s argument": "cần %s giá trị",
+    "ambiguous option: %(option)s could match %(matches)s":
+        "tùy chọn %(option)s không rõ: có thể là %(matches)s",
+}
+
+
+def _vi(message: str) -> str:
+    return _ARGPARSE_VI.get(message, message)
+
+
+def _vi_plural(singular: str, plural: str, n: int) -> str:
+    return _ARGPARSE_VI_PLURAL.get(singular, singular if n == 1 else plural)
+
+
+@contextmanager
+def _vietnamese_argparse():
+    """argparse looks its messages up through its module's `_` and `ngettext` at call time."""
+    saved = argparse._, argparse.ngettext  # noqa: SLF001
+    argparse._, argparse.ngettext = _vi, _vi_plural  # noqa: SLF001
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved  # noqa: SLF001
 
 
 class _VietnameseHelp(argparse.HelpFormatter):
@@ -20,12 +80,47 @@ class _VietnameseHelp(argparse.HelpFormatter):
         super().add_usage(usage, actions, groups, prefix if prefix is not None else "cách dùng: ")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Vietnamese whenever it speaks, also outside `main` (e.g. a test calling `_parser()`)."""
+
+    def parse_args(self, args=None, namespace=None):
+        with _vietnamese_argparse():
+            return super().parse_args(args, namespace)
+
+    def parse_known_args(self, args=None, namespace=None):
+        with _vietnamese_argparse():
+            return super().parse_known_args(args, namespace)
+
+    def format_help(self):
+        with _vietnamese_argparse():
+            return super().format_help()
+
+    def format_usage(self):
+        with _vietnamese_argparse():
+            return super().format_usage()
+
+    def error(self, message):
+        with _vietnamese_argparse():
+            super().error(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} không phải số nguyên; cần một số từ 1 trở lên, ví dụ 2") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} không dùng được; cần ít nhất 1 kernel, ví dụ 2")
+    return value
+
+
 def _new_parser(**kwargs) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(formatter_class=_VietnameseHelp, add_help=False, **kwargs)
+    return _Parser(formatter_class=_VietnameseHelp, add_help=False, **kwargs)
 
 
 def _localise(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser._optionals.title = "tùy chọn"  # noqa: SLF001 - argparse offers no public hook for this title
+    parser._positionals.title = "tham số vị trí"  # noqa: SLF001
     parser.add_argument("-h", "--help", action="help", help="hiện trợ giúp này rồi thoát")
     return parser
 
@@ -36,28 +131,29 @@ def _parser() -> argparse.ArgumentParser:
         description="Báo cáo chuyển đổi số cấp tỉnh: kiểm tra dữ liệu, chạy các chương và xuất bản báo cáo.",
     ))
     parser.add_argument("--root", help=argparse.SUPPRESS)
-    sub = parser.add_subparsers(dest="command", metavar="LỆNH", title="các lệnh", parser_class=argparse.ArgumentParser)
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH", title="các lệnh", parser_class=_Parser)
 
     b = sub.add_parser("build", formatter_class=_VietnameseHelp, add_help=False, help="dựng báo cáo của một tỉnh cho một kỳ",
                        description="Chạy các chương (notebooks/) với tham số của kỳ và xuất bản "
                                    "outputs/<tỉnh>/<kỳ>/bao-cao.{html,pdf,docx}.")
     _localise(b)
-    b.add_argument("--province", default="nghe-an", help="mã tỉnh, ví dụ nghe-an, ha-tinh (mặc định: nghe-an)")
-    b.add_argument("--period", default=None,
+    b.add_argument("--province", default="nghe-an", metavar="TỈNH", help="mã tỉnh, ví dụ nghe-an, ha-tinh (mặc định: nghe-an)")
+    b.add_argument("--period", default=None, metavar="KỲ",
                    help="kỳ báo cáo: 2023 (năm), 2023-H1/H2, 2023-Q1…Q4, 2023-10 (đến hết tháng 10); "
                         "mặc định: quý mới nhất có số liệu")
-    b.add_argument("--format", default="html,pdf,docx", help=FORMATS_HELP)
-    b.add_argument("--engine", default="auto", choices=["auto", "quarto", "pandoc"],
-                   help="công cụ dựng: quarto nếu có trên PATH (auto), hoặc pandoc + typst")
-    b.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
-    b.add_argument("--workers", type=int, default=2, help="số kernel chạy song song (mặc định: 2)")
+    b.add_argument("--format", default="html,pdf,docx", metavar="ĐỊNH_DẠNG", help=FORMATS_HELP)
+    b.add_argument("--engine", default="auto", metavar="CÔNG_CỤ", choices=["auto", "quarto", "pandoc"],
+                   help="công cụ dựng: auto (quarto nếu có trên PATH, nếu không thì pandoc), quarto, hoặc pandoc (pandoc + typst)")
+    b.add_argument("--data-dir", default=None, metavar="THƯ_MỤC", help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    b.add_argument("--workers", type=_positive_int, default=2, metavar="SỐ", help="số kernel chạy song song, từ 1 trở lên (mặc định: 2)")
     b.add_argument("--force", action="store_true", help="dựng lại toàn bộ, bỏ qua bộ nhớ đệm")
-    b.add_argument("--no-progress", action="store_true", help="không hiện thanh tiến độ")
+    b.add_argument("--no-progress", action="store_true",
+                   help="không hiện thanh tiến độ, chỉ in một dòng khi mỗi chương xong (mặc định khi không chạy trong terminal)")
 
     v = sub.add_parser("validate", formatter_class=_VietnameseHelp, add_help=False, help="kiểm tra toàn bộ dữ liệu, liệt kê mọi lỗi",
                        description="Kiểm tra mọi bảng trong thư mục dữ liệu; mỗi lỗi nêu tệp, dòng, cột, quy tắc và giá trị.")
     _localise(v)
-    v.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    v.add_argument("--data-dir", default=None, metavar="THƯ_MỤC", help="thư mục dữ liệu (mặc định: data/ của dự án)")
 
     t = sub.add_parser("template", formatter_class=_VietnameseHelp, add_help=False, help="tạo tệp Excel để các đơn vị điền số liệu kỳ mới",
                        description="Tạo sổ Excel: mỗi trụ cột một trang, mỗi chỉ tiêu một dòng.")
@@ -84,39 +180,62 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the build unwinds, kernels are killed, staging removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):  # not the main thread (a test calling main from a thread)
+        previous = None
     try:
         return COMMANDS[args.command](args)
     except DxreportError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("Đã dừng theo yêu cầu; báo cáo trước đó được giữ nguyên.", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, _Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _build(args) -> int:
-    from .build import build
+    from . import fmt
+    from .build import build, format_names
 
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
     bad = [f for f in formats if f not in ("html", "pdf", "docx")]
     if bad or not formats:
         print(f"Định dạng không hợp lệ: {', '.join(bad) or '(trống)'}. Hợp lệ: html, pdf, docx.", file=sys.stderr)
         return 2
     result = build(args.province, args.period, formats, args.engine, args.data_dir, args.workers, args.force,
-                   progress=not args.no_progress, root=args.root)
+                   progress="lines" if args.no_progress else "auto", root=args.root)
     if result.skipped:
         print(f"Không có thay đổi; báo cáo {result.province} {result.period} đã mới nhất: {result.out_dir}")
     else:
         print(f"Đã dựng báo cáo {result.province} {result.period} bằng {result.engine} trong "
-              f"{result.seconds:.1f} giây ({len(result.executed)} chương chạy, {len(result.cached)} chương dùng lại):")
+              f"{fmt.number(result.seconds, 1)} giây ({len(result.executed)} chương chạy, "
+              f"{len(result.cached)} chương dùng lại):")
     for path in result.files:
         print(f"  {path}")
+    for name, current in result.kept.items():
+        files = ", ".join(n for n in format_names(name) if (result.out_dir / n).exists())
+        state = ("vẫn khớp dữ liệu hiện tại" if current else
+                 f"dựng từ dữ liệu hoặc mã cũ hơn; dựng lại bằng --format {name} để cập nhật")
+        print(f"  {files}: giữ nguyên từ lần dựng trước ({state})")
     return 0
 
 

@@ -60,18 +60,43 @@ class ProvinceError(DxreportError):
 
 
 class ChapterError(DxreportError):
-    """A chapter notebook raised: names the chapter, the cell and the error."""
+    """A chapter notebook raised: names the chapter, the cell and the error, and where the full
+    traceback was kept.
 
-    def __init__(self, chapter: str, cell_index: int | None, ename: str, evalue: str):
+    `cell_index` is 0-based among all cells of the chapter notebook as saved (Markdown included);
+    the message shows it 1-based, as one counts cells down the notebook in JupyterLab, and the
+    code cell's `[n]`, the prompt JupyterLab shows beside it after Run All in a fresh kernel."""
+
+    def __init__(self, chapter: str, cell_index: int | None, ename: str, evalue: str,
+                 code_cell: int | None = None, line: str | None = None, details: str | None = None):
         self.chapter = chapter
         self.cell_index = cell_index
         self.ename = ename
         self.evalue = evalue
-        cell = "?" if cell_index is None else str(cell_index + 1)
-        super().__init__(
-            f"Chương {chapter!r} lỗi ở ô {cell}: {ename}: {evalue}\n"
-            "Bản dựng bị hủy; báo cáo đã xuất bản trước đó được giữ nguyên."
-        )
+        self.code_cell = code_cell
+        self.line = line
+        self.details = details
+        if cell_index is None:
+            cell = "ô không xác định"
+        else:
+            cell = f"ô thứ {cell_index + 1}"
+            if code_cell is not None:
+                cell += f" (ô mã [{code_cell}] khi chạy Run All)"
+        message = evalue.strip() if evalue and evalue.strip() else _empty_message(ename)
+        lines = [f"Chương {chapter!r} lỗi ở {cell}: {ename}: {message}"]
+        if line:
+            lines.append(f"  Dòng gây lỗi: {line}")
+        if details:
+            lines.append(f"  Toàn bộ vết lỗi (traceback): {details}")
+        lines.append("Bản dựng bị hủy; báo cáo đã xuất bản trước đó được giữ nguyên.")
+        super().__init__("\n".join(lines))
+
+
+def _empty_message(ename: str) -> str:
+    if ename == "StopIteration":
+        return ("(lỗi không kèm thông điệp) next(...) không tìm thấy phần tử nào: "
+                "dãy được duyệt rỗng hoặc không có phần tử thỏa điều kiện")
+    return "(lỗi không kèm thông điệp)"
 
 
 class RenderError(DxreportError):
@@ -99,3 +124,18 @@ class IngestLockedError(DxreportError):
 
 class TemplateOutputError(DxreportError):
     """`template -o` names a path it must not write (a data file, an existing file, not .xlsx)."""
+
+
+# --- Building and publishing ---
+
+
+class OutputPathError(DxreportError):
+    """A province or period code that would put an output outside `outputs/`."""
+
+
+class OutputError(DxreportError):
+    """The output folder cannot be written (read-only, no permission, disk full)."""
+
+
+class UsageError(DxreportError):
+    """An option value the build cannot use (for callers of the library; the CLI refuses it first)."""

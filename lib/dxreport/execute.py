@@ -3,27 +3,37 @@
 Kernel start-up and the imports of pandas, matplotlib and seaborn dominate a chapter's run, so
 each worker thread starts one kernel and runs chapter after chapter in it, resetting the
 namespace in between (`%reset -f`: variables go, imported modules stay warm). Workers run
-concurrently. Two races are avoided on purpose:
+concurrently. On purpose:
 
-- kernel start: jupyter_client picks free TCP ports, closes them and hands them to the kernel;
-  another kernel starting meanwhile can take the same port. Starts are serialised under a lock
-  (a file lock, so separate `dxreport build` processes are covered too) until the kernel is ready;
+- transport: on POSIX the kernels talk over IPC (Unix sockets) in a private 0700 folder of the
+  pool, not over TCP: nothing on the machine can connect to them, ipykernel has no reason to warn
+  "Kernel is running over TCP without encryption", and no two kernels can be handed the same
+  endpoint, so starts need no lock and run in parallel. The folder (connection files, sockets) is
+  removed when the pool closes; a folder left by a build that was killed is removed by the next
+  one. Elsewhere (Windows) TCP with CurveZMQ encryption where jupyter_client offers it, and kernel
+  starts serialised under a file lock (Jupyter's free-port race);
 - working directory: Papermill's `cwd` argument calls `os.chdir`, which is process-wide and
-  would move every thread. Kernels are started in the project root instead, and `cwd` is unused.
+  would move every thread. Kernels are started in the project root instead, and `cwd` is unused;
+- stopping: `abort()` (Ctrl-C, a failed chapter elsewhere) kills every kernel's process group at
+  once; the worker threads, daemons, then see a dead kernel within a second and end. Nothing waits
+  for a cell to finish.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
+import re
+import shutil
+import signal
 import subprocess
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
-
-from .data_env import VALIDATED_ENV
 from .errors import ChapterError
 
 KERNEL_NAME = "python3"
@@ -31,6 +41,9 @@ START_TIMEOUT = 120
 RESET_CODE = "get_ipython().run_line_magic('reset', '-f')\nimport matplotlib.pyplot as _plt; _plt.close('all'); del _plt"
 RESET_TAG = "dxreport-reset"
 WARMUP_CODE = "import dxreport.chapter, dxreport.sections, dxreport.charts, dxreport.display"
+USE_IPC = os.name == "posix"
+RUNTIME_PREFIX = "dxreport-kernels-"
+ABORT_JOIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -40,27 +53,77 @@ class Job:
     source: Path
     output: Path
     parameters: dict
+    failed_dir: Path | None = None  # where a failing chapter's notebook and traceback are kept
 
 
 def _kernel_env(root: Path, validated: str) -> dict:
+    from .data_env import VALIDATED_ENV
+
     env = dict(os.environ)
     env.update({"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "DXREPORT_ROOT": str(root),
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1", VALIDATED_ENV: validated})
     return env
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_runtime(tmp: str | None = None) -> None:
+    """Remove kernel folders of builds that died (their pid is in the folder's name)."""
+    base = Path(tmp or tempfile.gettempdir())
+    pattern = re.compile(rf"^{RUNTIME_PREFIX}(\d+)-")
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or int(match[1]) == os.getpid():
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid == os.getuid() \
+                    and not _pid_alive(int(match[1])):
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
+
+
 class WarmKernel:
     """One kernel kept alive across chapters."""
 
-    def __init__(self, root: Path, lock_path: Path, log_path: Path, validated: str = ""):
+    def __init__(self, root: Path, lock_path: Path, log_path: Path, validated: str = "",
+                 runtime: Path | None = None, index: int = 0):
         from jupyter_client.manager import KernelManager
 
-        self.km = KernelManager(kernel_name=KERNEL_NAME)
+        self.root, self.lock_path, self.validated = root, lock_path, validated
+        if USE_IPC and runtime is not None:
+            self.km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc")
+            self.km.connection_file = str(runtime / f"kernel-{index}.json")
+            self.km.ip = str(runtime / f"k{index}")
+        else:
+            self.km = KernelManager(kernel_name=KERNEL_NAME)
+            if "transport_encryption" in self.km.trait_names():
+                self.km.transport_encryption = "auto"
         self._log = open(log_path, "ab")
-        with FileLock(str(lock_path), timeout=START_TIMEOUT):
-            self.km.start_kernel(cwd=str(root), env=_kernel_env(root, validated), stdout=self._log,
-                                 stderr=subprocess.STDOUT)
-            _wait_for_ports(self.km)  # once bound, no other start can be handed the same ports
+        self.dead = False
+
+    def start(self) -> None:
+        env = _kernel_env(self.root, self.validated)
+        if self.km.transport == "tcp":
+            from filelock import FileLock
+
+            with FileLock(str(self.lock_path), timeout=START_TIMEOUT):
+                self.km.start_kernel(cwd=str(self.root), env=env, stdout=self._log, stderr=subprocess.STDOUT)
+                _wait_for_ports(self.km)  # once bound, no other start can be handed the same ports
+        else:
+            self.km.start_kernel(cwd=str(self.root), env=env, stdout=self._log, stderr=subprocess.STDOUT)
         client = self.km.client()
         client.start_channels()
         try:
@@ -80,7 +143,7 @@ class WarmKernel:
         reset = nbformat.v4.new_code_cell(RESET_CODE)
         reset.metadata["tags"] = [RESET_TAG, "remove-cell"]
         nb.cells.insert(0, reset)  # each chapter starts from an empty namespace; imports stay warm
-        bar = {"desc": f"{job.title:<28}", "position": position, "leave": True} if progress else False
+        bar = {"desc": f"{job.title:<28}", "position": position, "leave": True, "unit": "ô"} if progress else False
         try:
             # The output is written once at the end: saving after every cell rewrites a notebook full
             # of base64 figures many times over, and nothing reads it before the chapter ends.
@@ -88,11 +151,29 @@ class WarmKernel:
                                 kernel_name=KERNEL_NAME, progress_bar=bar, start_timeout=START_TIMEOUT,
                                 request_save_on_cell_execute=False)
         except PapermillExecutionError as exc:
-            raise ChapterError(job.slug, _source_index(job.source, exc), exc.ename, exc.evalue) from None
+            raise chapter_error(job, exc) from None
+
+    def kill(self) -> None:
+        """Kill the kernel and whatever it started (it leads its own session), from any thread."""
+        self.dead = True
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        if pid:
+            try:
+                os.killpg(pid, signal.SIGKILL) if hasattr(os, "killpg") else os.kill(pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError, OSError):
+                pass
 
     def close(self) -> None:
         try:
-            self.km.shutdown_kernel(now=True)
+            if self.km.has_kernel:
+                self.km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 - a kernel killed on abort may fail its polite shutdown
+            self.kill()
+            try:
+                self.km.cleanup_resources()
+            except Exception:  # noqa: BLE001
+                pass
         finally:
             self._log.close()
 
@@ -100,7 +181,6 @@ class WarmKernel:
 def _wait_for_ports(km, timeout: float = START_TIMEOUT) -> None:
     """Wait until the kernel listens on all its TCP ports (or has died)."""
     import socket
-    import time
 
     if km.transport != "tcp":
         return
@@ -117,16 +197,95 @@ def _wait_for_ports(km, timeout: float = START_TIMEOUT) -> None:
         time.sleep(0.02)
 
 
-def _source_index(source: Path, exc) -> int | None:
-    """The failing cell's index in the chapter notebook as the analyst sees it (without the reset
-    cell dxreport adds and the parameters cell Papermill injects)."""
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _failing_line(traceback: list[str]) -> str | None:
+    """The line IPython marks with an arrow in the first frame: the chapter cell's own line
+    (later frames are inside the library)."""
+    for line in _ANSI.sub("", "\n".join(traceback or [])).splitlines():
+        match = re.match(r"^\s*-+>\s*\d+\s(.*)$", line)
+        if match and match[1].strip():
+            return match[1].strip()
+    return None
+
+
+def chapter_error(job: Job, exc) -> ChapterError:
+    """A `ChapterError` for Papermill's error: the cell as the analyst sees it, the failing line,
+    and the executed notebook and traceback kept under `job.failed_dir` (never published)."""
+    index, code_number = _source_index(job.source, exc)
+    details = None
+    if job.failed_dir is not None:
+        try:
+            job.failed_dir.mkdir(parents=True, exist_ok=True)
+            text = _ANSI.sub("", "\n".join(exc.traceback or []))
+            tb_path = job.failed_dir / f"{job.slug}.txt"
+            tb_path.write_text(f"{job.source.name}\n{exc.ename}: {exc.evalue}\n\n{text}\n", encoding="utf-8")
+            if job.output.exists():
+                shutil.copyfile(job.output, job.failed_dir / f"{job.slug}.ipynb")
+            details = _shown(tb_path)
+        except OSError:
+            details = None
+    return ChapterError(job.slug, index, exc.ename, exc.evalue, code_cell=code_number,
+                        line=_failing_line(exc.traceback), details=details)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user can type it: relative to the current folder when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _source_index(source: Path, exc) -> tuple[int | None, int | None]:
+    """The failing cell in the chapter notebook as the analyst sees it (without the reset cell
+    dxreport adds and the parameters cell Papermill injects): its 0-based position among all
+    cells, and its 1-based number among code cells (JupyterLab's `[n]` after Run All)."""
     import nbformat
 
     cells = nbformat.read(str(source), as_version=4).cells
+    code_number = 0
     for index, cell in enumerate(cells):
-        if cell.cell_type == "code" and cell.source == exc.source:
-            return index
-    return exc.cell_index
+        if cell.cell_type == "code":
+            code_number += 1
+            if cell.source == exc.source:
+                return index, code_number
+    return exc.cell_index, None
+
+
+def _chapter_number(slug: str) -> str:
+    match = re.match(r"^(\d+)", slug)
+    return match[1] if match else slug
+
+
+def finished_line(job_or_slug, title: str | None = None, seconds: float | None = None) -> str:
+    """One line per finished chapter, for logs and pipes: '✓ 02 Hạ tầng số (1,8 giây)'."""
+    from . import fmt
+
+    slug = job_or_slug.slug if isinstance(job_or_slug, Job) else job_or_slug
+    title = title if title is not None else job_or_slug.title
+    when = "dùng lại kết quả trước" if seconds is None else f"{fmt.number(seconds, 1)} giây"
+    return f"✓ {_chapter_number(slug)} {title} ({when})"
+
+
+class _AbortedThreads(logging.Filter):
+    def __init__(self, pool: "KernelPool"):
+        super().__init__()
+        self.names = {t.name for t in pool._starters} | {t.name for t in pool._workers}
+        self.token = pool.token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.threadName in self.names and self.token in record.threadName:
+            return False
+        # jupyter_client's clients of a killed kernel fail to close their ZMQ context when they are
+        # collected, from whichever thread; nothing is lost, the kernel is gone on purpose.
+        return not str(record.msg).startswith("Could not destroy zmq context")
+
+
+def _quiet_after_abort(pool: "KernelPool") -> None:
+    for name in ("traitlets", "papermill", "nbclient", "jupyter_client"):
+        logging.getLogger(name).addFilter(_AbortedThreads(pool))
 
 
 class KernelPool:
@@ -139,23 +298,50 @@ class KernelPool:
         self.args = (root, lock_path, log_path, validated)
         self.workers = max(1, workers)
         self.kernels: list[WarmKernel] = []
+        self._all: list[WarmKernel] = []
         self.errors: list[BaseException] = []
         self._lock = threading.Lock()
-        self._starters = [threading.Thread(target=self._start, name=f"dxreport-start-{i}") for i in range(self.workers)]
+        self._aborted = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self.runtime: Path | None = None
+        if USE_IPC:
+            clean_stale_runtime()
+            self.runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
+        self.token = f"{os.getpid()}.{id(self):x}"
+        self._starters = [threading.Thread(target=self._start, args=(i,), name=f"dxreport-start-{i}-{self.token}",
+                                           daemon=True)
+                          for i in range(self.workers)]
         for thread in self._starters:
             thread.start()
 
-    def _start(self) -> None:
+    def _start(self, index: int) -> None:
         try:
-            kernel = WarmKernel(*self.args)
+            kernel = WarmKernel(*self.args, runtime=self.runtime, index=index)
             with self._lock:
+                if self._aborted.is_set():
+                    kernel._log.close()
+                    return
+                self._all.append(kernel)
+            kernel.start()
+            with self._lock:
+                if self._aborted.is_set():
+                    kernel.kill()
+                    return
                 self.kernels.append(kernel)
         except BaseException as exc:  # noqa: BLE001 - re-raised by run()
             self.errors.append(exc)
 
     def run(self, jobs: list[Job], progress: bool = True, on_done=None) -> None:
         """Run every job; raise the first `ChapterError` (others stop after their current chapter).
-        `on_done(job)` is called, in the worker's thread, as each chapter finishes."""
+        `on_done(job, seconds)` is called, in the worker's thread, as each chapter finishes. If the
+        caller's thread is interrupted (Ctrl-C), every kernel is killed before the interrupt goes on."""
+        try:
+            self._run(jobs, progress, on_done)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _run(self, jobs, progress, on_done) -> None:
         for thread in self._starters:
             thread.join()
         if self.errors:
@@ -168,20 +354,23 @@ class KernelPool:
 
         def worker(kernel: WarmKernel) -> None:
             try:
-                while not stop.is_set():
+                while not stop.is_set() and not self._aborted.is_set():
                     try:
                         index, job = pending.get_nowait()
                     except queue.Empty:
                         return
+                    clock = time.perf_counter()
                     kernel.run(job, progress, index)
-                    if on_done is not None:
-                        on_done(job)
+                    if on_done is not None and not self._aborted.is_set():
+                        on_done(job, time.perf_counter() - clock)
             except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the caller's thread
                 errors.append(exc)
                 stop.set()
 
-        threads = [threading.Thread(target=worker, args=(k,), name=f"dxreport-kernel-{i}")
+        threads = [threading.Thread(target=worker, args=(k,), name=f"dxreport-kernel-{i}-{self.token}",
+                                    daemon=True)
                    for i, k in enumerate(self.kernels[: max(1, len(jobs))])]
+        self._workers = threads
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -189,6 +378,31 @@ class KernelPool:
         if errors:
             chapter_errors = [e for e in errors if isinstance(e, ChapterError)]
             raise (chapter_errors or errors)[0]
+
+    def abort(self) -> None:
+        """Stop now: kill every kernel (started or starting), let the threads end, clean up.
+        What the dying threads' Jupyter clients log about the kernels they lost is dropped: the
+        build says itself why it stopped."""
+        with self._lock:
+            if not self._aborted.is_set():
+                _quiet_after_abort(self)
+            self._aborted.set()
+            kernels = list(self._all)
+        for kernel in kernels:
+            kernel.kill()
+        deadline = time.monotonic() + ABORT_JOIN
+        for thread in [*self._workers, *self._starters]:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        for kernel in kernels:
+            try:
+                kernel.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self._remove_runtime()
+
+    def _remove_runtime(self) -> None:
+        if self.runtime is not None:
+            shutil.rmtree(self.runtime, ignore_errors=True)
 
     def close(self, wait: bool = True) -> None:
         """Shut the kernels down; with `wait=False` in a background thread (the build goes on
@@ -198,6 +412,7 @@ class KernelPool:
                 thread.join()
             for kernel in self.kernels:
                 kernel.close()
+            self._remove_runtime()
 
         if wait:
             shutdown()

@@ -58,7 +58,39 @@ class ProjectPaths:
         return self.root / "_quarto.yml"
 
     def report_dir(self, province: str, period: str) -> Path:
-        return self.outputs_dir / province / period
+        """`outputs/<province>/<period>/`, refused if the codes would lead anywhere else."""
+        return confined(self.outputs_dir, province, period)
+
+    def report_cache_dir(self, province: str, period: str) -> Path:
+        """What a build keeps about a report but never publishes: its manifest (`build.json`),
+        the executed chapter notebooks of the last build, the kernels' log, the lock."""
+        return confined(self.cache_dir / "reports", province, period)
+
+    def failed_dir(self, province: str, period: str) -> Path:
+        """Where a failed chapter's executed notebook and full traceback are kept."""
+        return confined(self.cache_dir / "failed", province, period)
+
+
+def confined(base: Path, *parts: str) -> Path:
+    """`base / part / ...`, resolved, refused with `OutputPathError` unless every part is one plain
+    path component and the result stays inside `base` (codes come from the data: a unit code such as
+    `../../x` or `/tmp/x` must never decide where a build writes or deletes)."""
+    from .errors import OutputPathError
+
+    top = Path(os.path.abspath(base))
+    for part in parts:
+        text = str(part)
+        if (not text or text in (".", "..") or text.startswith(".") or "/" in text or "\\" in text
+                or "\0" in text or os.path.isabs(text)):
+            raise OutputPathError(f"Mã {text!r} không dùng được làm tên thư mục đầu ra: chỉ gồm chữ thường, "
+                                  f"số và dấu gạch ngang, ví dụ nghe-an, 2023-Q3.")
+    target = top.joinpath(*map(str, parts))
+    real_top = top.resolve()
+    real = target.resolve()
+    if real != real_top and real_top not in real.parents:
+        raise OutputPathError(f"Đường dẫn đầu ra {target} trỏ ra ngoài {top} (tới {real}); "
+                              f"không ghi và không xóa gì ở đó.")
+    return target
 
 
 def project(root: Path | str | None = None) -> ProjectPaths:

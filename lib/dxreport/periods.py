@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
@@ -15,7 +16,8 @@ from typing import Iterable
 from .errors import PeriodError
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
-_PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>\d{2})))?$")
+_PATTERN = re.compile(r"^(?P<year>[0-9]{4})(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>[0-9]{2})))?$")
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 
 VALID_FORMS = "2023 (năm), 2023-H1 / 2023-H2 (6 tháng), 2023-Q1 … 2023-Q4 (quý), 2023-10 (đến hết tháng 10)"
 
@@ -60,7 +62,9 @@ def parse(code: str | Period) -> Period:
     """Parse a period code; raise `PeriodError` listing the valid forms."""
     if isinstance(code, Period):
         return code
-    text = str(code).strip().upper()
+    # NFKC folds what a Vietnamese IME or a copied document may type: full-width digits and letters
+    # ("２０２３－Ｑ３"), then typographic dashes become "-". Only ASCII digits are accepted after that.
+    text = unicodedata.normalize("NFKC", str(code)).translate(_DASHES).strip().upper()
     match = _PATTERN.match(text)
     if not match:
         raise PeriodError(f"Kỳ báo cáo {code!r} không hợp lệ. Các dạng hợp lệ: {VALID_FORMS}.")
