@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, default=2, help="số kernel chạy song song (mặc định: 2)")
     b.add_argument("--force", action="store_true", help="dựng lại toàn bộ, bỏ qua bộ nhớ đệm")
     b.add_argument("--no-progress", action="store_true", help="không hiện thanh tiến độ")
+    b.add_argument("--old-months", type=int, default=None,
+                   help="số liệu cũ hơn bấy nhiêu tháng so với cuối kỳ được ghi là “số liệu cũ” (mặc định: 12)")
 
     v = sub.add_parser("validate", formatter_class=_VietnameseHelp, add_help=False, help="kiểm tra toàn bộ dữ liệu, liệt kê mọi lỗi",
                        description="Kiểm tra mọi bảng trong thư mục dữ liệu; mỗi lỗi nêu tệp, dòng, cột, quy tắc và giá trị.")
@@ -99,6 +101,10 @@ def _build(args) -> int:
     if bad or not formats:
         print(f"Định dạng không hợp lệ: {', '.join(bad) or '(trống)'}. Hợp lệ: html, pdf, docx.", file=sys.stderr)
         return 2
+    if args.old_months is not None:
+        import os
+
+        os.environ["DXREPORT_OLD_MONTHS"] = str(args.old_months)  # read by periods.Policy, here and in the kernels
     result = build(args.province, args.period, formats, args.engine, args.data_dir, args.workers, args.force,
                    progress=not args.no_progress, root=args.root)
     if result.skipped:
@@ -108,6 +114,8 @@ def _build(args) -> int:
               f"{result.seconds:.1f} giây ({len(result.executed)} chương chạy, {len(result.cached)} chương dùng lại):")
     for path in result.files:
         print(f"  {path}")
+    for warning in result.warnings:
+        print(f"Cảnh báo: {warning}", file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import fmt, schema
-from .selection import MET, NO_DATA, NOT_MET, Evaluation, Obs
+from .selection import EXPECTED, MET, NO_DATA, NOT_DUE, NOT_MET, Evaluation, Obs
 
 RULE_TEXT = {">=": "≥", ">": ">", "=": "=", "<=": "≤"}
 
@@ -47,6 +47,8 @@ def change_text(current: Obs, before: Obs | None, higher_is_better: bool = True)
         return ""
     delta = current.number - before.number
     base = f"so với {fmt.with_unit(before.number, current.unit)} ({fmt.day(before.as_of)})"
+    if current.unit == "hạng" and (before.as_of.month, before.as_of.day) == (12, 31):
+        base = f"so với năm {before.as_of.year} ({fmt.with_unit(before.number, current.unit)})"
     if abs(delta) < 1e-9:
         return f"không đổi {base}"
     word = "tăng" if delta > 0 else "giảm"
@@ -71,20 +73,37 @@ def target_text(target: pd.Series) -> str:
     return f"{RULE_TEXT[rule]} {fmt.with_unit(target['value'], unit)}"
 
 
+VERDICT_WORDS = {MET: "đạt", EXPECTED: "dự kiến đạt", NOT_MET: "chưa đạt", NOT_DUE: "chưa đến hạn",
+                 NO_DATA: "chưa có số liệu để đánh giá"}
+
+
 def verdict_text(evaluation: Evaluation) -> str:
-    return {MET: "đạt", NOT_MET: "chưa đạt", NO_DATA: "chưa có số liệu để đánh giá"}[evaluation.status]
+    """'chưa đạt (chưa có số liệu thống kê)', 'chưa đến hạn (còn thiếu 0,44 điểm phần trăm, còn 27 tháng …)'."""
+    word = VERDICT_WORDS[evaluation.status]
+    reason = evaluation.reason
+    if reason.lower().startswith(word):  # the review's own phrase: "Dự kiến đạt chỉ tiêu trong năm 2023"
+        return reason[0].lower() + reason[1:]
+    return f"{word} ({reason})" if reason else word
+
+
+def verdict_cell(status: str, reason: str = "") -> str:
+    """The verdict as a table cell: 'Chưa đạt (chưa có số liệu thống kê)'."""
+    if reason.lower().startswith(status.lower()):
+        return reason
+    return f"{status} ({reason})" if reason else status
 
 
 def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, count_unit: str = "",
                        higher_is_better: bool = True, target: pd.Series | None = None,
-                       evaluation: Evaluation | None = None) -> str:
-    """One sentence for one indicator: value, unit, date, change, target and verdict."""
+                       evaluation: Evaluation | None = None, old: bool = False) -> str:
+    """One sentence for one indicator: value, unit, date, change, target and verdict. An old
+    figure is marked "số liệu cũ" beside its date (its change is not computed by the caller)."""
     if obs is None:
         sentence = f"{name}: {fmt.MISSING.lower()} trong kỳ báo cáo."
     else:
         label = ("đứng thứ" if obs.unit == "hạng" else
                  "là" if (obs.value is None and obs.numerator is None) or not higher_is_better else "đạt")
-        sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)})"
+        sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)}{'; số liệu cũ' if old else ''})"
         if obs.note:  # how the figure was read from its source: a footnote, never hidden
             sentence += "^[Ghi chú số liệu: " + obs.note.replace("[", "(").replace("]", ")") + "]"
         change = change_text(obs, before, higher_is_better)
