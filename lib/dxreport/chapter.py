@@ -210,7 +210,7 @@ class Chapter:
         if obs is None or self.is_old(obs):
             return None
         before = self.previous(obs)
-        if before is None or self.is_old(before):
+        if before is None:
             return None
         coarse = max(selection.step(obs), selection.step(before))
         if selection.step(obs) != selection.step(before) and (

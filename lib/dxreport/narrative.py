@@ -9,20 +9,31 @@ from __future__ import annotations
 import pandas as pd
 
 from . import fmt, schema
-from .selection import EXPECTED, MET, NO_DATA, NOT_DUE, NOT_MET, Evaluation, Obs
+from .selection import EXPECTED, MET, NO_DATA, NOT_DUE, NOT_MET, Evaluation, Obs, step
 
 RULE_TEXT = {">=": "≥", ">": ">", "=": "=", "<=": "≤"}
 
 
 def figure_text(obs: Obs, count_unit: str = "") -> str:
-    """The figure as the report prints it: '72,05% (293.670/407.595 hồ sơ)', '3.743/3.806 thôn, bản'."""
+    """The figure as the report prints it: '72,05% (293.670/407.595 hồ sơ)', '3.743/3.806 thôn, bản',
+    with the source's qualifier before it ('hơn 2.500 trạm')."""
+    text = _figure_text(obs, count_unit)
+    return f"{obs.qualifier} {text}" if obs.qualifier and (obs.value is not None or obs.numerator is not None) else text
+
+
+def _figure_text(obs: Obs, count_unit: str = "") -> str:
     if obs.value is None and obs.numerator is None:
         return obs.status or fmt.MISSING
     if obs.unit == schema.PERCENT:
         if obs.numerator is not None and obs.denominator:
-            pair = fmt.ratio(obs.numerator, obs.denominator, count_unit)
+            whole = float(obs.numerator).is_integer() and float(obs.denominator).is_integer()
+            pair = (fmt.ratio(obs.numerator, obs.denominator, count_unit) if whole else
+                    f"{fmt.number(obs.numerator)}/{fmt.number(obs.denominator)} {count_unit}".strip())
+            computed = 100.0 * obs.numerator / obs.denominator
             if obs.value is None:  # only x/y printed: the share is computed, and shown after it
                 return f"{pair} ({fmt.percent(round(obs.rate, 2))})"
+            if abs(obs.value - computed) > max(0.05, step(obs) / 2):  # the printed share does not follow from x/y (the
+                return f"{fmt.percent(round(computed, 2))} ({pair})"  # data note keeps it): print x/y's
             return f"{fmt.percent(obs.value)} ({pair})"
         return fmt.percent(obs.value)
     if obs.denominator and obs.unit == "hạng":

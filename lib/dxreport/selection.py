@@ -203,7 +203,9 @@ def verdict(target: pd.Series, obs: Obs | None, start: date, until: date,
     due = target.get("target_date")
     due = None if due is None or pd.isna(due) else pd.Timestamp(due).date()
     reason = f"chỉ có số liệu cũ (tính đến {fmt.day(obs.as_of)})" if old else ""
-    if computed == MET:
+    if old:  # an old figure gives no verdict, whatever the deadline
+        status = NO_DATA
+    elif computed == MET:
         status = MET
     elif due is not None and until < due:
         status = NOT_DUE if computed == NOT_MET else NO_DATA
