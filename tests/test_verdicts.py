@@ -340,3 +340,22 @@ def test_provinces_are_compared_only_on_the_same_definition():
     assert not sections._comparable(ch, mine, theirs)
     same = selection.Obs("ha-tinh", "dti_xep_hang", "", date(2024, 12, 31), None, 11, "", "hạng", None, 63, "", "")
     assert sections._comparable(ch, mine, same)
+
+
+def test_cli_prints_the_librarys_warnings(monkeypatch, capsys, tmp_path):
+    from dxreport import build as build_module
+    from dxreport import cli
+    from dxreport.build import BuildResult
+
+    seen = {}
+
+    def fake_build(province, period, *args, **kwargs):
+        import os
+
+        seen["months"] = os.environ.get("DXREPORT_OLD_MONTHS")
+        return BuildResult(province, period, tmp_path, "pandoc", warnings=["400/450 số liệu của kỳ 2025-Q4 ..."])
+
+    monkeypatch.setattr(build_module, "build", fake_build)
+    assert cli.main(["build", "--period", "2025-Q4", "--old-months", "18", "--no-progress"]) == 0
+    assert "Cảnh báo: 400/450 số liệu của kỳ 2025-Q4" in capsys.readouterr().err
+    assert seen["months"] == "18"

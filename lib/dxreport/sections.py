@@ -252,44 +252,58 @@ def dti(ch: Chapter) -> list:
     return out
 
 
-def review_tally(ch: Chapter, plan_items) -> tuple[str, list]:
-    """The review's own tally of the items it assessed, and the items on which the data's own
-    computation differs from the review's word: (text, [(item, review word, data's verdict)])."""
-    assessed = [i for i in plan_items if i.basis == "review"]
-    if not assessed:
-        return "", []
-    table = _tally_frame(assessed)
+def review_tally(ch: Chapter, plan_items) -> tuple[str, list, str]:
+    """The review's own tally of the items it assessed (its latest word up to the period's end),
+    the items on which the period's verdict from the data alone differs from it, and the date of
+    the review: (text, [(item, review word, data's verdict)], date)."""
+    said = {}
+    for n, item in enumerate(plan_items):
+        words = [ch.assessment(t["target_id"]) for t in item.rows]
+        words = [w for w in words if w is not None]
+        if words:
+            said[n] = (item, words[-1])
+    if not said:
+        return "", [], ""
+    frame = pd.DataFrame({"group": [i.group for i, _ in said.values()],
+                          "verdict": [selection.review_word(w["assessment"]) for _, w in said.values()]})
     parts = []
-    for group, row in table.iterrows():
-        part = f"{group.lower()} đạt {int(row.get(selection.MET, 0))}/{int(row.sum())} mục tiêu"
-        if row.get(selection.EXPECTED, 0):
-            part += f" và {int(row[selection.EXPECTED])} mục tiêu dự kiến đạt"
-        parts.append(part)
-    differ = [(i, i.status, i.computed) for i in assessed
-              if i.status == selection.EXPECTED or (i.status == selection.MET) != (i.computed == selection.MET)]
-    return "; ".join(parts), differ
+    for group, part in frame.groupby("group", sort=False):
+        text = f"{group.lower()} đạt {int((part['verdict'] == selection.MET).sum())}/{len(part)} mục tiêu"
+        expected = int((part["verdict"] == selection.EXPECTED).sum())
+        parts.append(text + (f" và {expected} mục tiêu dự kiến đạt" if expected else ""))
+    differ = []
+    for item, word in said.values():
+        review, data = selection.review_word(word["assessment"]), (item.computed if item.basis == "review" else item.status)
+        if review == selection.EXPECTED or (review == selection.MET) != (data == selection.MET):
+            differ.append((item, review, data))
+    when = fmt.day(max(w["as_of"] for _, w in said.values()).date())
+    return "; ".join(parts), differ, when
 
 
 def own_tally(ch: Chapter) -> list:
     """The tallies side by side: the review's (its appendix of targets), the one computed from the
-    data alone, the targets on which they differ, and what a news item reported (cited as such)."""
+    data alone for this period, the targets on which they differ, and what a news item reported
+    (cited as the news item it is)."""
     out = []
     items = ch.target_items()
-    said, differ = review_tally(ch, items)
+    said, differ, when = review_tally(ch, items)
     if said:
-        dates = {ch.assessment(t["target_id"])["as_of"] for i in items if i.basis == "review" for t in i.rows}
-        when = fmt.day(max(dates).date())
-        computed = pd.DataFrame({"group": [i.group for i in items if i.basis == "review"],
-                                 "verdict": [i.computed for i in items if i.basis == "review"]})
-        mine = []
-        for group, part in computed.groupby("group", sort=False):
-            mine.append(f"{group.lower()} đạt {int((part['verdict'] == selection.MET).sum())}/{len(part)}")
+        assessed = [i for i in items if any(ch.assessment(t["target_id"]) is not None for t in i.rows)]
+        computed = pd.DataFrame({"group": [i.group for i in assessed],
+                                 "verdict": [i.computed if i.basis == "review" else i.status for i in assessed]})
+        mine = [f"{group.lower()} đạt {int((part['verdict'] == selection.MET).sum())}/{len(part)}"
+                for group, part in computed.groupby("group", sort=False)]
         text = (f"Theo đánh giá của báo cáo của tỉnh (tính đến {when}): {said}. Tính riêng theo số liệu hiện có "
-                f"tính đến {fmt.day(ch.until)}: " + "; ".join(mine) + ".")
-        if differ:
+                f"tính đến {fmt.day(ch.until)}, cùng các mục tiêu đó: " + "; ".join(mine) + ".")
+        if len(differ) > 4:
+            text += (f" Hai cách tính khác nhau ở {len(differ)} mục: "
+                     + ", ".join(i.label or i.text_vi[:40] for i, _, _ in differ) + ".")
+        elif differ:
             text += " Hai cách tính khác nhau ở " + "; ".join(
                 f"mục {i.label or i.text_vi[:40]} (báo cáo: {word.lower()}, số liệu: {data.lower()})"
-                for i, word, data in differ) + "; báo cáo này giữ đánh giá của tỉnh cho kỳ mà báo cáo của tỉnh bao quát."
+                for i, word, data in differ) + "."
+        if any(i.basis == "review" for i in items):
+            text += " Trong kỳ mà báo cáo của tỉnh bao quát, báo cáo này giữ đánh giá của tỉnh."
         out.append(ch.text(text))
     obs = ch.data.observations
     rows = obs[(obs["province"] == ch.province) & (obs["indicator_id"] == "muc_tieu_dat")
