@@ -356,6 +356,7 @@ def test_cli_prints_the_librarys_warnings(monkeypatch, capsys, tmp_path):
         return BuildResult(province, period, tmp_path, "pandoc", warnings=["400/450 số liệu của kỳ 2025-Q4 ..."])
 
     monkeypatch.setattr(build_module, "build", fake_build)
+    monkeypatch.setenv("DXREPORT_OLD_MONTHS", "12")  # the CLI sets it: undone after the test
     assert cli.main(["build", "--period", "2025-Q4", "--old-months", "18", "--no-progress"]) == 0
     assert "Cảnh báo: 400/450 số liệu của kỳ 2025-Q4" in capsys.readouterr().err
     assert seen["months"] == "18"
