@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--province", default="nghe-an", help="mã tỉnh, ví dụ nghe-an, ha-tinh (mặc định: nghe-an)")
     b.add_argument("--period", default=None,
                    help="kỳ báo cáo: 2023 (năm), 2023-H1/H2, 2023-Q1…Q4, 2023-10 (đến hết tháng 10); "
-                        "mặc định: quý mới nhất có số liệu")
+                        "mặc định: quý gần nhất đã kết thúc mà phần lớn số liệu còn mới")
     b.add_argument("--format", default="html,pdf,docx", help=FORMATS_HELP)
     b.add_argument("--engine", default="auto", choices=["auto", "quarto", "pandoc"],
                    help="công cụ dựng: quarto nếu có trên PATH (auto), hoặc pandoc + typst")
