@@ -360,3 +360,15 @@ def test_cli_prints_the_librarys_warnings(monkeypatch, capsys, tmp_path):
     assert cli.main(["build", "--period", "2025-Q4", "--old-months", "18", "--no-progress"]) == 0
     assert "Cảnh báo: 400/450 số liệu của kỳ 2025-Q4" in capsys.readouterr().err
     assert seen["months"] == "18"
+
+
+def test_dti_sentence_on_the_real_data_agrees_with_000():
+    """000 II.1: "52/63 ..., tăng 03 bậc so với năm 2021". With the 2021 rank in the data the
+    sentence says so; without it, it compares with nothing (never with 2020's 36)."""
+    ch = open_chapter("tong-quan", "nghe-an", "2023-Q3")
+    text = ch.sentence("dti_xep_hang").split("^[")[0]  # the sentence, without its data note
+    assert "52/63" in text and "2020" not in text and "giảm" not in text
+    if not ch.history("dti_xep_hang").query("as_of.dt.year == 2021").empty:
+        assert "tăng 3 bậc so với năm 2021 (hạng 55)" in text
+    else:
+        assert "so với" not in text

@@ -216,8 +216,8 @@ class Chapter:
         if selection.step(obs) != selection.step(before) and (
                 obs.number is None or before.number is None or abs(obs.number - before.number) < 10 * coarse):
             return None  # a change within the rounding of the coarser figure says nothing
-        if obs.unit == "hạng" and before.as_of.year != obs.as_of.year - 1:
-            return None
+        if obs.unit == "hạng" and (before.as_of.year != obs.as_of.year - 1 or before.denominator != obs.denominator):
+            return None  # a rank among 63 is not a rank among 34
         return before
 
     def breakdowns(self, indicator_id: str, province: str | None = None) -> list[str]:

@@ -242,10 +242,11 @@ def dti(ch: Chapter) -> list:
     rows = ch.history("dti_xep_hang").copy()
     rows = rows[rows["value"].notna()]
     if len(rows) >= 2:
-        rows["Tỉnh"] = ch.province_name
-        scopes = sorted({int(d) for d in rows["denominator"].dropna()})
-        scope = (" (xếp hạng trong " + " rồi ".join(f"{n} tỉnh, thành phố" for n in scopes) + ")") if scopes else ""
-        fig = charts.trend(rows, "as_of", "value", "hạng", invert=True)
+        scopes = sorted({int(d) for d in rows["denominator"].dropna()}, reverse=True)
+        rows["Xếp hạng"] = [f"trong {int(d)} tỉnh, thành phố" if not pd.isna(d) else "xếp hạng" for d in rows["denominator"]]
+        scope = (" (xếp hạng trong " + " và trong ".join(f"{n} tỉnh, thành phố" for n in scopes) + ")") if scopes else ""
+        fig = charts.trend(rows, "as_of", "value", "hạng", invert=True,
+                           series="Xếp hạng" if len(scopes) > 1 else None)  # ranks among 63 and 34: two lines
         out.append(ch.figure(fig, f"Thứ hạng chỉ số DTI của tỉnh {ch.province_name} qua các năm có số liệu"
                                   f"{scope}; thứ hạng càng nhỏ càng tốt",
                              ch.cite_all(selection.Obs.from_row(r) for _, r in rows.iterrows())))
