@@ -68,7 +68,7 @@ def test_computed_verdicts_agree_with_the_review_where_it_has_a_figure():
     'Chưa có số liệu' instead of guessing."""
     from datetime import date
 
-    from dxreport.selection import NO_DATA, evaluate
+    from dxreport.selection import NO_DATA, NOT_DUE, evaluate
 
     data = load(REPO / "data")
     targets = data.targets.set_index("target_id")
@@ -80,6 +80,7 @@ def test_computed_verdicts_agree_with_the_review_where_it_has_a_figure():
         target = targets.loc[row["target_id"]].copy()
         target["target_id"] = row["target_id"]
         verdict = evaluate(target, data.observations, date(2023, 8, 31)).status
+        verdict = "Chưa đạt" if verdict == NOT_DUE else verdict  # not met, with time left before 2025
         if verdict == NO_DATA:
             assert "Chưa" in row["result_text"] or "chưa" in row["result_text"], row["target_id"]
             continue

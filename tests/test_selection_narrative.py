@@ -29,8 +29,13 @@ def test_evaluate_met_missed_no_data_ratio_and_status(data_dir):
     until = date(2023, 9, 30)
     verdicts = {t["target_id"]: selection.evaluate(t, data.observations, until).status
                 for _, t in data.targets.iterrows()}
-    assert verdicts == {"t-met": "Đạt", "t-missed": "Chưa đạt", "t-nodata": "Chưa có số liệu",
-                        "t-ratio": "Chưa đạt", "t-status": "Đạt"}
+    # before their deadlines the missed targets are not yet due; a target without data is "no data"
+    assert verdicts == {"t-met": "Đạt", "t-missed": "Chưa đến hạn", "t-nodata": "Chưa có số liệu",
+                        "t-ratio": "Chưa đến hạn", "t-status": "Đạt"}
+    # once t-missed's deadline (31/12/2023) has come, it is "Chưa đạt"
+    late = {t["target_id"]: selection.evaluate(t, data.observations, date(2023, 12, 31)).status
+            for _, t in data.targets.iterrows()}
+    assert late["t-missed"] == "Chưa đạt" and late["t-ratio"] == "Chưa đến hạn"
     # before the first figure, a target has no data rather than a verdict of zero
     early = {t["target_id"]: selection.evaluate(t, data.observations, date(2022, 6, 30)).status
              for _, t in data.targets.iterrows()}
@@ -46,10 +51,15 @@ def test_sentence_for_met_target_states_value_date_change_and_verdict(data_dir):
 
 def test_sentence_for_missed_target_and_for_missing_data(data_dir):
     ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)
-    assert ch.sentence("ho_gd_cap_quang").endswith("Mục tiêu ≥ 75% đến 31/12/2023 (KH-GIA-LAP): chưa đạt.")
+    assert ch.sentence("ho_gd_cap_quang").endswith(
+        "Mục tiêu ≥ 75% đến 31/12/2023 (KH-GIA-LAP): chưa đến hạn (còn thiếu 14,5 điểm phần trăm, "
+        "còn 3 tháng đến hạn 31/12/2023).")
+    assert open_chapter("ha-tang-so", "nghe-an", "2023", data_dir).sentence("ho_gd_cap_quang").endswith(
+        "Mục tiêu ≥ 75% đến 31/12/2023 (KH-GIA-LAP): chưa đạt.")
     missing = ch.sentence("dvc_ho_so_truc_tuyen", breakdown="cấp xã")
     assert missing == ("Tỷ lệ hồ sơ thủ tục hành chính trực tuyến (cấp xã): chưa có số liệu trong kỳ báo cáo. "
-                       "Mục tiêu > 80% đến 31/12/2025 (KH-GIA-LAP): chưa có số liệu để đánh giá.")
+                       "Mục tiêu > 80% đến 31/12/2025 (KH-GIA-LAP): chưa có số liệu để đánh giá "
+                       "(còn 27 tháng đến hạn 31/12/2025).")
 
 
 def test_ratio_only_figure_is_printed_as_x_over_y_with_its_share(data_dir):

@@ -58,22 +58,30 @@ class BuildResult:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds spent in validate, execute, render
     kept: dict[str, bool] = field(default_factory=dict)  # formats not built this time: up to date?
+    warnings: list[str] = field(default_factory=list)  # Vietnamese, printed by the CLI
 
 
-def _default_period(folder: Path, province: str) -> periods.Period:
+def _series_dates(folder: Path, province: str) -> list[tuple[tuple, date]]:
+    """(indicator, breakdown) and as_of of each figure of a province, read without pandas."""
     path = folder / "observations.csv"
-    dates = []
+    rows = []
     if path.exists():
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
                 if row.get("province") == province:
                     try:
-                        dates.append(date.fromisoformat(row["as_of"]))
+                        rows.append(((row["indicator_id"], row.get("breakdown", "")), date.fromisoformat(row["as_of"])))
                     except (KeyError, ValueError):
                         continue  # the validator reports it
-    if not dates:
+    return rows
+
+
+def _default_period(folder: Path, province: str) -> periods.Period:
+    """The latest ended quarter whose report is mostly current (`periods.mostly_current_default`)."""
+    rows = _series_dates(folder, province)
+    if not rows:
         raise PeriodError(f"Tỉnh {province!r} chưa có số liệu nào; hãy chỉ rõ --period.")
-    return periods.latest_with_data(dates)
+    return periods.mostly_current_default(rows)
 
 
 def _data_dir_param(paths: ProjectPaths, folder: Path) -> str:
@@ -212,7 +220,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     provinces = known_provinces(folder)
     if province not in provinces:
         raise ProvinceError(f"Tỉnh {province!r} không hợp lệ. Các tỉnh hợp lệ: {', '.join(provinces) or '(chưa có)'}.")
-    chosen = periods.parse(period) if period else _default_period(folder, province)
+    chosen = periods.report_period(period) if period else _default_period(folder, province)
     formats = tuple(dict.fromkeys(formats))
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
@@ -228,10 +236,12 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     code = cache.code_hash(paths)
     data = cache.data_hash(data_files(folder))
     params = {"province": province, "period": chosen.code, "data_dir": _data_dir_param(paths, folder)}
-    keys = {nb.name: cache.key("chapter", cache.notebook_hash(nb), province, chosen.code, code, data)
+    keys = {nb.name: cache.key("chapter", cache.notebook_hash(nb), province, chosen.code, code, data,
+                              repr(periods.Policy.from_env()))
             for nb in chapter_paths}
     format_keys = {f: cache.key("render", keys, f, engine_used, code, data) for f in formats}
     result = BuildResult(province, chosen.code, out_dir, engine_used)  # engine: "quarto" | "pandoc"
+    result.warnings = [w for w in [periods.staleness_warning(_series_dates(folder, province), chosen)] if w]
 
     def up_to_date() -> bool:
         manifest = _read_manifest(private / MANIFEST)

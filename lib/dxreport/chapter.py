@@ -43,8 +43,52 @@ class ChapterSpec:
 
 
 def default_period(data: Data, province: str) -> Period:
+    """The latest ended quarter whose report is mostly current (`periods.mostly_current_default`)."""
     obs = data.observations[data.observations["province"] == province]
-    return periods.latest_with_data(d.date() for d in obs["as_of"])
+    rows = [((i, b), d.date()) for i, b, d in obs[["indicator_id", "breakdown", "as_of"]].itertuples(index=False)]
+    return periods.mostly_current_default(rows)
+
+
+@dataclass(frozen=True)
+class TargetItem:
+    """One target as its plan lists it: the rows of targets.csv that share a plan item and wording
+    (one plan line "90%/80%/60% cấp tỉnh/huyện/xã" is three rows, one item)."""
+
+    plan: str
+    label: str  # the plan's own item number ("I.3", "12"), '' when the plan numbers none
+    text_vi: str
+    group: str  # the plan's heading ("Chính quyền số") or the indicator's pillar
+    rows: tuple  # pd.Series per targets.csv row
+    evaluations: tuple  # selection.Evaluation per row
+
+    @property
+    def status(self) -> str:
+        return next(v for v in SEVERITY if any(e.status == v for e in self.evaluations))
+
+    @property
+    def computed(self) -> str:
+        return next(v for v in SEVERITY if any((e.computed or e.status) == v for e in self.evaluations))
+
+    @property
+    def basis(self) -> str:
+        return "review" if any(e.basis == "review" for e in self.evaluations) else "data"
+
+    @property
+    def reason(self) -> str:
+        return next((e.reason for e in self.evaluations if e.status == self.status and e.reason), "")
+
+
+SEVERITY = (selection.NOT_MET, selection.NOT_DUE, selection.NO_DATA, selection.EXPECTED, selection.MET)
+
+
+def item_label(plan_item: str) -> str:
+    """The plan's own number from `plan_item`: 'PL5 I.3' -> 'I.3', 'PL01 mục 12' -> '12', 'mục 3' -> '3'.
+    Items described rather than numbered ('báo cáo sơ kết mục I.5') have none."""
+    text = str(plan_item or "").strip()
+    if not text or not (text.startswith("PL") or text.startswith("mục")):
+        return ""
+    last = text.split()[-1]
+    return last if any(c.isdigit() for c in last) else ""
 
 
 @dataclass
@@ -57,6 +101,7 @@ class Chapter:
     _figures: int = 0
     _tables: int = 0
     _memo: dict = field(default_factory=dict, repr=False)  # derived frames, computed once per chapter
+    policy: periods.Policy = field(default_factory=periods.Policy.from_env)
 
     def _once(self, key, compute):
         if key not in self._memo:
@@ -152,6 +197,34 @@ class Chapter:
         rows = rows[rows["as_of"] < pd.Timestamp(obs.as_of)]
         return None if rows.empty else selection.Obs.from_row(rows.iloc[-1])
 
+    def is_old(self, obs) -> bool:
+        """A figure older than the policy allows for this period: printed as "số liệu cũ", no verdict, no trend."""
+        return obs is not None and self.policy.is_old(obs.as_of, self.until)
+
+    def is_history(self, breakdown: str, obs=None) -> bool:
+        """A district (huyện) breakdown in a period ending after the district level was abolished
+        (1/7/2025): history, never presented as current."""
+        return (self.until >= periods.REFORM_DAY and "huyện" in breakdown.lower()
+                and (obs is None or obs.as_of < periods.REFORM_DAY))
+
+    def trend_base(self, obs):
+        """The figure a change is computed against, or None: none for an old figure; none across
+        precisions (a rounded press figure "98%" against an exact "98,34%") unless the change is at
+        least ten times the coarser rounding step; and for yearly ranks only the year before (never
+        the first year in the data)."""
+        if obs is None or self.is_old(obs):
+            return None
+        before = self.previous(obs)
+        if before is None:
+            return None
+        coarse = max(selection.step(obs), selection.step(before))
+        if selection.step(obs) != selection.step(before) and (
+                obs.number is None or before.number is None or abs(obs.number - before.number) < 10 * coarse):
+            return None  # a change within the rounding of the coarser figure says nothing
+        if obs.unit == "hạng" and (before.as_of.year != obs.as_of.year - 1 or before.denominator != obs.denominator):
+            return None  # a rank among 63 is not a rank among 34
+        return before
+
     def breakdowns(self, indicator_id: str, province: str | None = None) -> list[str]:
         def index():
             obs = self.data.observations
@@ -164,14 +237,15 @@ class Chapter:
         return list(self._once("breakdowns", index).get((province or self.province, indicator_id), {}))
 
     def targets(self, pillars: list[str] | None = None) -> pd.DataFrame:
-        """Targets of this province in force for the period: plan issued by its end, due after its
-        start (a target without a due date is in force)."""
+        """Targets of this province in force for the period: plan issued before its end (a plan
+        issued on the period's last day, like 1174/KH-UBND on 31/12/2025, has nothing to say about
+        that period), due after its start (a target without a due date is in force)."""
         def in_force():
             tg = self.data.targets
             rows = tg[(tg["province"] == self.province)
                       & (tg["target_date"].isna() | (tg["target_date"] >= pd.Timestamp(self.period.start)))]
             issued = rows["plan"].map(self.plan_issued)
-            return rows[issued.isna() | (issued <= pd.Timestamp(self.until))]
+            return rows[issued.isna() | (issued < pd.Timestamp(self.until))]
 
         rows = self._once("targets", in_force)
         if pillars is not None:
@@ -189,11 +263,39 @@ class Chapter:
         dates = [d for d in dates if not pd.isna(d)]
         return max(dates) if dates else pd.NaT
 
+    def assessment(self, target_id: str):
+        """The review's latest word on a target dated on or before the period's end, or None."""
+        def index():
+            rows = self.data.assessments
+            rows = rows[rows["as_of"] <= pd.Timestamp(self.until)].sort_values("as_of", kind="stable")
+            return {t: r for t, r in zip(rows["target_id"], (r for _, r in rows.iterrows()))}
+
+        return self._once("assessments", index).get(target_id)
+
     def evaluate(self, target: pd.Series) -> selection.Evaluation:
-        """`selection.evaluate`, on this chapter's indexed observations."""
-        obs = self.latest(target["indicator_id"], target["breakdown"], province=target["province"])
-        measured = selection.measured_for(target, obs)
-        return selection.Evaluation(target["target_id"], selection.judge(target, measured), measured, obs)
+        """`selection.verdict` for this period, on this chapter's indexed observations."""
+        def compute():
+            obs = self.latest(target["indicator_id"], target["breakdown"], province=target["province"])
+            if obs is not None and self.is_history(target["breakdown"], obs):
+                obs = None
+            return selection.verdict(target, obs, self.period.start, self.until,
+                                     self.assessment(target["target_id"]), self.policy)
+
+        return self._once(("evaluate", target["target_id"]), compute)
+
+    def target_items(self, pillars: list[str] | None = None) -> list[TargetItem]:
+        """The targets in force as their plans list them, one item per plan line, in file order."""
+        pillar_of = self.data.indicators.set_index("indicator_id")["pillar"]
+        names = self.data.pillars.set_index("pillar")["name_vi"]
+        items: dict[tuple, list] = {}
+        for _, t in self.targets(pillars).iterrows():
+            items.setdefault((t["plan"], t["plan_item"] or t["target_id"], t["text_vi"]), []).append(t)
+        out = []
+        for (plan, _, text), rows in items.items():
+            group = str(rows[0].get("group_vi", "") or "") or names.get(pillar_of.get(rows[0]["indicator_id"]), "")
+            out.append(TargetItem(plan, item_label(rows[0]["plan_item"]), text, group, tuple(rows),
+                                  tuple(self.evaluate(t) for t in rows)))
+        return out
 
     def target_for(self, indicator_id: str, breakdown: str = "") -> pd.Series | None:
         """The nearest target in force for an indicator (earliest due date)."""
@@ -238,8 +340,8 @@ class Chapter:
         if obs is not None:
             self.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}",
                                f"{narrative.figure_text(obs, ind['count_unit'])} @ {fmt.day(obs.as_of)}"))
-        return narrative.indicator_sentence(label, obs, self.previous(obs), ind["count_unit"],
-                                            bool(ind["higher_is_better"]), target, evaluation)
+        return narrative.indicator_sentence(label, obs, self.trend_base(obs), ind["count_unit"],
+                                            bool(ind["higher_is_better"]), target, evaluation, old=self.is_old(obs))
 
     def key_figures(self) -> str:
         """Every figure the chapter stated, one per line: the text nbval compares."""
@@ -254,5 +356,5 @@ def open_chapter(slug: str, province: str = "nghe-an", period: str | Period | No
 
     data = load(data_dir)
     data.province_name(province)  # refuses an unknown province with the valid list
-    chosen = default_period(data, province) if period in (None, "", "latest") else periods.parse(period)
+    chosen = default_period(data, province) if period in (None, "", "latest") else periods.report_period(period)
     return Chapter(spec(slug), province, chosen, data)

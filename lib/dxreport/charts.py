@@ -29,9 +29,25 @@ PALETTE = {
     "no_data": "#9e9e9e",
     "grid": "#d9d9d9",
 }
-STATUS_COLORS = {"Đạt": PALETTE["met"], "Chưa đạt": PALETTE["not_met"], "Chưa có số liệu": PALETTE["no_data"],
-                 "Hoàn thành": PALETTE["met"], "Đang thực hiện": "#f2a900", "Quá hạn": PALETTE["not_met"],
-                 "Chưa có thông tin": PALETTE["no_data"]}
+STATUS_COLORS = {"Đạt": PALETTE["met"], "Dự kiến đạt": "#7cb342", "Chưa đạt": PALETTE["not_met"],
+                 "Chưa đến hạn": "#f2a900", "Chưa có số liệu": PALETTE["no_data"],
+                 "Hoàn thành": PALETTE["met"], "Đã triển khai": "#7cb342", "Đang triển khai": "#f2a900",
+                 "Chưa hoàn thành": "#ef6c00", "Chưa triển khai": "#8d6e63", "Quá hạn": PALETTE["not_met"],
+                 "Chưa đánh giá": "#bdbdbd", "Chưa có thông tin": PALETTE["no_data"]}
+
+
+def natural_key(label) -> tuple:
+    """Sort key reading digit runs as numbers: '(2)' before '(10)', 'Quý 2' before 'Quý 10'."""
+    import re
+
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", str(label)) if part)
+
+
+def all_full(values, unit: str) -> bool:
+    """True when every bar would be 100%: such a chart says nothing a sentence does not."""
+    values = [v for v in values if v is not None]
+    return unit == "%" and bool(values) and all(abs(float(v) - 100.0) < 1e-9 for v in values)
 WIDTH = 7.0
 
 

@@ -114,6 +114,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _months(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} không phải số nguyên; cần số tháng từ 1 trở lên, ví dụ 12") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} không dùng được; cần số tháng từ 1 trở lên, ví dụ 12")
+    return value
+
+
 def _new_parser(**kwargs) -> argparse.ArgumentParser:
     return _Parser(formatter_class=_VietnameseHelp, add_help=False, **kwargs)
 
@@ -140,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--province", default="nghe-an", metavar="TỈNH", help="mã tỉnh, ví dụ nghe-an, ha-tinh (mặc định: nghe-an)")
     b.add_argument("--period", default=None, metavar="KỲ",
                    help="kỳ báo cáo: 2023 (năm), 2023-H1/H2, 2023-Q1…Q4, 2023-10 (đến hết tháng 10); "
-                        "mặc định: quý mới nhất có số liệu")
+                        "mặc định: quý gần nhất đã kết thúc mà phần lớn số liệu còn mới")
     b.add_argument("--format", default="html,pdf,docx", metavar="ĐỊNH_DẠNG", help=FORMATS_HELP)
     b.add_argument("--engine", default="auto", metavar="CÔNG_CỤ", choices=["auto", "quarto", "pandoc"],
                    help="công cụ dựng: auto (quarto nếu có trên PATH, nếu không thì pandoc), quarto, hoặc pandoc (pandoc + typst)")
@@ -149,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="dựng lại toàn bộ, bỏ qua bộ nhớ đệm")
     b.add_argument("--no-progress", action="store_true",
                    help="không hiện thanh tiến độ, chỉ in một dòng khi mỗi chương xong (mặc định khi không chạy trong terminal)")
+    b.add_argument("--old-months", type=_months, default=None, metavar="SỐ_THÁNG",
+                   help="số liệu cũ hơn bấy nhiêu tháng so với cuối kỳ được ghi là “số liệu cũ” (mặc định: 12)")
 
     v = sub.add_parser("validate", formatter_class=_VietnameseHelp, add_help=False, help="kiểm tra toàn bộ dữ liệu, liệt kê mọi lỗi",
                        description="Kiểm tra mọi bảng trong thư mục dữ liệu; mỗi lỗi nêu tệp, dòng, cột, quy tắc và giá trị.")
@@ -221,6 +233,10 @@ def _build(args) -> int:
     if bad or not formats:
         print(f"Định dạng không hợp lệ: {', '.join(bad) or '(trống)'}. Hợp lệ: html, pdf, docx.", file=sys.stderr)
         return 2
+    if args.old_months is not None:
+        import os
+
+        os.environ["DXREPORT_OLD_MONTHS"] = str(args.old_months)  # read by periods.Policy, here and in the kernels
     result = build(args.province, args.period, formats, args.engine, args.data_dir, args.workers, args.force,
                    progress="lines" if args.no_progress else "auto", root=args.root)
     if result.skipped:
@@ -236,6 +252,8 @@ def _build(args) -> int:
         state = ("vẫn khớp dữ liệu hiện tại" if current else
                  f"dựng từ dữ liệu hoặc mã cũ hơn; dựng lại bằng --format {name} để cập nhật")
         print(f"  {files}: giữ nguyên từ lần dựng trước ({state})")
+    for warning in result.warnings:
+        print(f"Cảnh báo: {warning}", file=sys.stderr)
     return 0
 
 

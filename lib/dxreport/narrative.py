@@ -10,28 +10,31 @@ import pandas as pd
 
 from . import fmt, schema
 from .display import Sentence
-from .selection import MET, NO_DATA, NOT_MET, Evaluation, Obs
+from .selection import EXPECTED, MET, NO_DATA, NOT_DUE, NOT_MET, Evaluation, Obs, step
 
 RULE_TEXT = {">=": "≥", ">": ">", "=": "=", "<=": "≤"}
 
 
 def figure_text(obs: Obs, count_unit: str = "") -> str:
     """The figure as the report prints it: '72,05% (293.670/407.595 hồ sơ)', '3.743/3.806 thôn, bản',
-    with the source's qualifier before the number ('hơn 2.500 trạm', 'khoảng 50%')."""
-    text = _bare_figure_text(obs, count_unit)
-    if obs.qualifier and (obs.value is not None or obs.numerator is not None):
-        return f"{obs.qualifier} {text}"
-    return text
+    with the source's qualifier before it ('hơn 2.500 trạm')."""
+    text = _figure_text(obs, count_unit)
+    return f"{obs.qualifier} {text}" if obs.qualifier and (obs.value is not None or obs.numerator is not None) else text
 
 
-def _bare_figure_text(obs: Obs, count_unit: str = "") -> str:
+def _figure_text(obs: Obs, count_unit: str = "") -> str:
     if obs.value is None and obs.numerator is None:
         return obs.status or fmt.MISSING
     if obs.unit == schema.PERCENT:
         if obs.numerator is not None and obs.denominator:
-            pair = fmt.ratio(obs.numerator, obs.denominator, count_unit)
+            whole = float(obs.numerator).is_integer() and float(obs.denominator).is_integer()
+            pair = (fmt.ratio(obs.numerator, obs.denominator, count_unit) if whole else
+                    f"{fmt.number(obs.numerator)}/{fmt.number(obs.denominator)} {count_unit}".strip())
+            computed = 100.0 * obs.numerator / obs.denominator
             if obs.value is None:  # only x/y printed: the share is computed, and shown after it
                 return f"{pair} ({fmt.percent(round(obs.rate, 2))})"
+            if abs(obs.value - computed) > max(0.05, step(obs) / 2):  # the printed share does not follow from x/y (the
+                return f"{fmt.percent(round(computed, 2))} ({pair})"  # data note keeps it): print x/y's
             return f"{fmt.percent(obs.value)} ({pair})"
         return fmt.percent(obs.value)
     if obs.denominator and obs.unit == "hạng":
@@ -56,6 +59,8 @@ def change_text(current: Obs, before: Obs | None, higher_is_better: bool = True)
         return ""
     delta = current.number - before.number
     base = f"so với {fmt.with_unit(before.number, current.unit)} ({fmt.day(before.as_of)})"
+    if current.unit == "hạng" and (before.as_of.month, before.as_of.day) == (12, 31):
+        base = f"so với năm {before.as_of.year} ({fmt.with_unit(before.number, current.unit)})"
     if abs(delta) < 1e-9:
         return f"không đổi {base}"
     word = "tăng" if delta > 0 else "giảm"
@@ -80,14 +85,31 @@ def target_text(target: pd.Series) -> str:
     return f"{RULE_TEXT[rule]} {fmt.with_unit(target['value'], unit)}"
 
 
+VERDICT_WORDS = {MET: "đạt", EXPECTED: "dự kiến đạt", NOT_MET: "chưa đạt", NOT_DUE: "chưa đến hạn",
+                 NO_DATA: "chưa có số liệu để đánh giá"}
+
+
 def verdict_text(evaluation: Evaluation) -> str:
-    return {MET: "đạt", NOT_MET: "chưa đạt", NO_DATA: "chưa có số liệu để đánh giá"}[evaluation.status]
+    """'chưa đạt (chưa có số liệu thống kê)', 'chưa đến hạn (còn thiếu 0,44 điểm phần trăm, còn 27 tháng …)'."""
+    word = VERDICT_WORDS[evaluation.status]
+    reason = evaluation.reason
+    if reason.lower().startswith(word):  # the review's own phrase: "Dự kiến đạt chỉ tiêu trong năm 2023"
+        return reason[0].lower() + reason[1:]
+    return f"{word} ({reason})" if reason else word
+
+
+def verdict_cell(status: str, reason: str = "") -> str:
+    """The verdict as a table cell: 'Chưa đạt (chưa có số liệu thống kê)'."""
+    if reason.lower().startswith(status.lower()):
+        return reason
+    return f"{status} ({reason})" if reason else status
 
 
 def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, count_unit: str = "",
                        higher_is_better: bool = True, target: pd.Series | None = None,
-                       evaluation: Evaluation | None = None) -> Sentence:
-    """One sentence for one indicator: value, unit, date, change, target and verdict.
+                       evaluation: Evaluation | None = None, old: bool = False) -> Sentence:
+    """One sentence for one indicator: value, unit, date, change, target and verdict. An old
+    figure is marked "số liệu cũ" beside its date (its change is not computed by the caller).
 
     Plain text (data strings are escaped when displayed); the figure's note is attached as a
     footnote after the figure's date."""
@@ -97,7 +119,7 @@ def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, co
     else:
         label = ("đứng thứ" if obs.unit == "hạng" else
                  "là" if (obs.value is None and obs.numerator is None) or not higher_is_better else "đạt")
-        sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)})"
+        sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)}{'; số liệu cũ' if old else ''})"
         if obs.note:  # how the figure was read from its source: a footnote, never hidden
             notes[len(sentence)] = "Ghi chú số liệu: " + obs.note
         change = change_text(obs, before, higher_is_better)

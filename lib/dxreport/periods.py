@@ -95,3 +95,114 @@ def latest_with_data(dates: Iterable[date]) -> Period:
     if newest is None:
         raise PeriodError("Chưa có số liệu nào để chọn kỳ báo cáo mặc định.")
     return quarter_of(newest)
+
+
+# -- what "today" is, and which figures are too old to speak for a period ---------------------
+
+REFORM_DAY = date(2025, 7, 1)  # district level (huyện) abolished: local government is tỉnh / xã from here
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Report-wide settings, defined once.
+
+    `old_after_months`: a figure dated more than this many months before the period's end is
+    "số liệu cũ": printed with its date, but it gives no verdict and no trend (default 12;
+    environment `DXREPORT_OLD_MONTHS`). `mostly_current`: share of an indicator's latest figures
+    that must be current for a period to count as "mostly current" (more than half).
+    """
+
+    old_after_months: int = 12
+    mostly_current: float = 0.5
+
+    @classmethod
+    def from_env(cls) -> "Policy":
+        import os
+
+        raw = os.environ.get("DXREPORT_OLD_MONTHS", "").strip()
+        if not raw:
+            return cls()
+        if not raw.isdigit() or int(raw) < 1:
+            raise PeriodError(f"DXREPORT_OLD_MONTHS={raw!r} không hợp lệ: cần một số nguyên dương (số tháng).")
+        return cls(old_after_months=int(raw))
+
+    def old_before(self, end: date) -> date:
+        """The first day a figure still counts as current for a period ending on `end`."""
+        months = end.year * 12 + end.month - 1 - self.old_after_months
+        year, month = divmod(months, 12)
+        return date(year, month + 1, min(end.day, calendar.monthrange(year, month + 1)[1]))
+
+    def is_old(self, as_of: date, end: date) -> bool:
+        return as_of < self.old_before(end)
+
+
+def today() -> date:
+    """Today's date; `DXREPORT_TODAY` (YYYY-MM-DD) stands in for it in tests."""
+    import os
+
+    raw = os.environ.get("DXREPORT_TODAY", "").strip()
+    return date.fromisoformat(raw) if raw else date.today()
+
+
+def refuse_future(period: Period, on: date | None = None) -> Period:
+    """A report cannot state figures "tính đến" a day that has not come: refuse a period not yet ended."""
+    on = on or today()
+    if period.end > on:
+        raise PeriodError(
+            f"Kỳ báo cáo {period.code} ({period.label_vi}) kết thúc ngày {period.end.day}/{period.end.month}/"
+            f"{period.end.year}, sau ngày hôm nay ({on.day}/{on.month}/{on.year}): chưa thể lập báo cáo cho một "
+            "kỳ chưa kết thúc. Hãy chọn một kỳ đã kết thúc.")
+    return period
+
+
+def report_period(code: str | Period, on: date | None = None) -> Period:
+    """`parse`, then `refuse_future`: the period a report may be built for."""
+    return refuse_future(parse(code), on)
+
+
+def current_share(latest_dates: Iterable[date], end: date, policy: Policy | None = None) -> tuple[int, int]:
+    """(current, total) over the latest figure of each series on or before `end`."""
+    policy = policy or Policy.from_env()
+    dates = list(latest_dates)
+    return sum(not policy.is_old(d, end) for d in dates), len(dates)
+
+
+def _latest_per_series(rows: Iterable[tuple[tuple, date]], end: date) -> list[date]:
+    newest: dict[tuple, date] = {}
+    for key, day in rows:
+        if day <= end and (key not in newest or day > newest[key]):
+            newest[key] = day
+    return list(newest.values())
+
+
+def mostly_current_default(rows: list[tuple[tuple, date]], on: date | None = None,
+                           policy: Policy | None = None) -> Period:
+    """The default period: the latest ended quarter whose report is mostly current.
+
+    `rows` are (series key, as_of) of one province's figures. A quarter's report is mostly current
+    when more than `policy.mostly_current` of its series' latest figures are not old (see `Policy`).
+    Candidates are the quarters holding a figure, newest first; when none is mostly current, the
+    quarter of the newest figure.
+    """
+    policy = policy or Policy.from_env()
+    on = on or today()
+    if not rows:
+        raise PeriodError("Chưa có số liệu nào để chọn kỳ báo cáo mặc định.")
+    quarters = sorted({quarter_of(day) for _, day in rows if quarter_of(day).end <= on}, reverse=True)
+    for quarter in quarters:
+        current, total = current_share(_latest_per_series(rows, quarter.end), quarter.end, policy)
+        if total and current / total > policy.mostly_current:
+            return quarter
+    return quarters[0] if quarters else latest_with_data(day for _, day in rows)
+
+
+def staleness_warning(rows: list[tuple[tuple, date]], period: Period, policy: Policy | None = None) -> str:
+    """A Vietnamese warning when most figures a period would state are old, else ''."""
+    policy = policy or Policy.from_env()
+    current, total = current_share(_latest_per_series(rows, period.end), period.end, policy)
+    if not total or current / total > policy.mostly_current:
+        return ""
+    cut = policy.old_before(period.end)
+    return (f"{total - current}/{total} số liệu của kỳ {period.code} có ngày trước {cut.day}/{cut.month}/{cut.year} "
+            f"(cũ hơn {policy.old_after_months} tháng so với cuối kỳ): báo cáo sẽ ghi chúng là “số liệu cũ”, "
+            "không đánh giá và không tính xu hướng từ chúng.")

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 RULES = (">=", ">", "=", "<=", "range", "status")
-TASK_STATUSES = ("Hoàn thành", "Chưa hoàn thành")
+TASK_STATUSES = ("Hoàn thành", "Chưa hoàn thành", "Đã triển khai", "Đang triển khai", "Chưa triển khai")
 BUDGET_KINDS = ("bố trí", "đề xuất", "dự kiến")
 BUDGET_PILLARS = ("tổng", "an toàn thông tin", "chính quyền số", "kinh tế số", "xã hội số")
 PERCENT = "%"
@@ -155,6 +155,7 @@ TARGETS = Table(
         Col("unit", required=True, doc="Đơn vị của mục tiêu (%, đơn vị đếm, hoặc trạng thái)."),
         Col("owner", doc="Đơn vị chủ trì tham mưu."),
         Col("text_vi", required=True, doc="Mục tiêu như văn bản ghi."),
+        Col("group_vi", doc="Nhóm mà văn bản xếp mục tiêu vào (Chính quyền số, Kinh tế số...); trống: theo trụ cột của chỉ tiêu."),
         Col("source", required=True),
         Col("note"),
     ),
@@ -190,7 +191,9 @@ TASKS = Table(
         Col("period_text", doc="Thời gian như văn bản ghi."),
         Col("deadline", "date", doc="Hạn hoàn thành (ngày cuối của thời gian ghi trong văn bản)."),
         Col("status_text", doc="Tình hình triển khai như văn bản ghi."),
-        Col("status", choices=TASK_STATUSES, doc="Hoàn thành / Chưa hoàn thành, như văn bản đánh giá."),
+        Col("status", choices=TASK_STATUSES,
+            doc="Đánh giá như văn bản ghi: Hoàn thành / Chưa hoàn thành, hoặc Đã triển khai / Đang triển khai / "
+                "Chưa triển khai khi văn bản chỉ nêu tình hình."),
         Col("status_as_of", "date"),
         Col("source", required=True),
         Col("note"),

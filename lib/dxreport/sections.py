@@ -10,7 +10,6 @@ import pandas as pd
 
 from . import charts, fmt, narrative, selection
 from .chapter import Chapter, Section
-from .selection import MET, NO_DATA, NOT_MET
 
 NO_DATA_SECTION = "Chưa có số liệu cho mục này trong kỳ báo cáo."
 TABLE_COLUMNS = ["Chỉ tiêu", "Kết quả", "Tính đến", "Mục tiêu", "Đánh giá"]
@@ -36,17 +35,35 @@ def intro(ch: Chapter) -> list:
                     f"(mốc kỳ báo cáo: {fmt.day(ch.until)}).")]
 
 
+def _table(ch: Chapter, frame: pd.DataFrame, caption: str, source: str, align: list[str], widths: list[int],
+           optional=("Mục tiêu", "Đánh giá", "Tình hình", "Báo cáo của tỉnh", "Chủ trì", "Thời gian")):
+    """`ch.table` without the optional columns that are empty in every row."""
+    keep = [i for i, c in enumerate(frame.columns)
+            if c not in optional or frame[c].astype(str).str.strip().ne("").any()]
+    frame = frame.iloc[:, keep]
+    return ch.table(frame.reset_index(drop=True), caption, source,
+                    align=[align[i] for i in keep if i < len(align)], widths=[widths[i] for i in keep if i < len(widths)])
+
+
 def _row(ch: Chapter, indicator_id: str, breakdown: str = "") -> list[str] | None:
     ind = ch.indicator(indicator_id)
     obs = ch.latest(indicator_id, breakdown)
-    target = ch.target_for(indicator_id, breakdown)
+    history = ch.is_history(breakdown, obs)
+    target = None if history else ch.target_for(indicator_id, breakdown)
     name = ind["name_vi"] + (f" — {breakdown}" if breakdown else "")
+    if history:
+        name += " (số liệu trước 1/7/2025, khi còn cấp huyện)"
     if obs is None and target is None:
         return None
     result = narrative.figure_text(obs, ind["count_unit"]) if obs is not None else fmt.MISSING
     when = fmt.day(obs.as_of) if obs is not None else ""
+    if obs is not None and ch.is_old(obs):
+        when += " (số liệu cũ)"
     goal = narrative.target_text(target) if target is not None else ""
-    verdict = ch.evaluate(target).status if target is not None else ""
+    verdict = ""
+    if target is not None:
+        ev = ch.evaluate(target)
+        verdict = narrative.verdict_cell(ev.status, ev.reason)
     return [name, result, when, goal, verdict]
 
 
@@ -55,13 +72,13 @@ def indicator_section(ch: Chapter, section: Section) -> list:
     sentences, rows, cited = [], [], []
     known = set(ch.data.indicators["indicator_id"])
     for indicator_id in (i for i in section.indicators if i in known):
-        keys = [""] + ch.breakdowns(indicator_id)
+        keys = [""] + sorted(ch.breakdowns(indicator_id), key=charts.natural_key)
         for breakdown in keys:
             obs = ch.latest(indicator_id, breakdown)
             if obs is None:
                 continue
             cited.append(obs)
-            if breakdown == "" or ch.latest(indicator_id, "") is None:
+            if (breakdown == "" or ch.latest(indicator_id, "") is None) and not ch.is_history(breakdown, obs):
                 sentences.append(ch.sentence(indicator_id, breakdown))
             row = _row(ch, indicator_id, breakdown)
             if row:
@@ -74,90 +91,119 @@ def indicator_section(ch: Chapter, section: Section) -> list:
         out = [ch.text(NO_DATA_SECTION)]
         if rows:
             targets = [ch.target_for(i) for i in section.indicators if i in known]
-            out.append(ch.table(pd.DataFrame(rows, columns=TABLE_COLUMNS), f"{section.title}: mục tiêu và kết quả",
-                                ch.cite_parts(t["source"] for t in targets if t is not None),
-                                align=TABLE_ALIGN, widths=TABLE_WIDTHS))
+            out.append(_table(ch, pd.DataFrame(rows, columns=TABLE_COLUMNS), f"{section.title}: mục tiêu và kết quả",
+                              ch.cite_parts(t["source"] for t in targets if t is not None), TABLE_ALIGN, TABLE_WIDTHS))
         return out
-    out = [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences)]
+    if sentences:
+        out = [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences)]
+    else:
+        out = []
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    out.append(ch.table(frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
-                        align=TABLE_ALIGN, widths=TABLE_WIDTHS))
+    out.append(_table(ch, frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
+                      TABLE_ALIGN, TABLE_WIDTHS))
     if section.chart in known:  # a data set without the charted indicator simply has no chart
         out += chart_for(ch, section.chart)
     return out
 
 
+def _comparable(ch: Chapter, mine, theirs) -> bool:
+    """Two provinces' figures may stand in one chart only when they measure the same thing the same
+    way: same unit, same denominator kind (a rank among 63 is not a rank among 34), neither old."""
+    if mine is None or theirs is None or mine.unit != theirs.unit:
+        return False
+    if mine.unit == "hạng" and mine.denominator != theirs.denominator:
+        return False
+    return not (ch.is_old(mine) or ch.is_old(theirs))
+
+
 def chart_for(ch: Chapter, indicator_id: str) -> list:
     """A breakdown chart when the indicator has levels, a comparison across provinces when several
-    provinces report it, else a trend when it has several dates; nothing when none applies."""
+    provinces report it comparably, else a trend when it has several dates; nothing when none applies."""
     ind = ch.indicator(indicator_id)
     unit = ind["unit"]
     out = []
-    levels = ch.breakdowns(indicator_id)
+    levels = sorted(ch.breakdowns(indicator_id), key=charts.natural_key)
     points = [(b, ch.latest(indicator_id, b)) for b in levels]
-    points = [(b, o) for b, o in points if o is not None and o.number is not None]
+    points = [(b, o) for b, o in points
+              if o is not None and o.number is not None and not ch.is_history(b, o) and not ch.is_old(o)]
     target = ch.target_for(indicator_id)
     target_value = float(target["value"]) if target is not None and target["rule"] in (">=", ">") and target["unit"] == unit else None
-    if len(points) >= 2:
+    if len(points) >= 2 and not charts.all_full([o.number for _, o in points], unit):
         frame = pd.DataFrame({"label": [b for b, _ in points], "value": [o.number for _, o in points]})
         fig = charts.bars(frame, "label", "value", unit, target=target_value,
                           xmax=100 if unit == "%" else None)
         out.append(ch.figure(fig, f"{ind['name_vi']} theo phân tổ, tính đến {fmt.day(max(o.as_of for _, o in points))}",
                              ch.cite_all([o for _, o in points])))
+    mine = ch.latest(indicator_id)
     provinces = sorted(set(ch.data.provinces["unit_id"]))
     compared = [(p, ch.latest(indicator_id, "", province=p)) for p in provinces]
-    compared = [(p, o) for p, o in compared if o is not None and o.number is not None]
-    if len(compared) >= 2:
+    compared = [(p, o) for p, o in compared if o is not None and o.number is not None and _comparable(ch, mine, o)]
+    if len(compared) >= 2 and not charts.all_full([o.number for _, o in compared], unit):
         names = ch.data.provinces.set_index("unit_id")["name_vi"]
         frame = pd.DataFrame({"label": [f"{names[p]} ({fmt.day(o.as_of)})" for p, o in compared],
                               "value": [o.number for _, o in compared]})
         fig = charts.bars(frame, "label", "value", unit, target=target_value, color=charts.PALETTE["second"],
                           xmax=100 if unit == "%" else None)
-        out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {ind['name_vi'].lower()}. "
-                                  "Định nghĩa và ngày số liệu của mỗi tỉnh có thể khác nhau",
+        out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {ind['name_vi'].lower()}, cùng đơn vị tính; "
+                                  "ngày số liệu của mỗi tỉnh ghi trong ngoặc",
                              ch.cite_all([o for _, o in compared])))
     history = ch.history(indicator_id)
     history = history[history["value"].notna()]
-    if len(points) < 2 and len(history) >= 2:
+    if len(points) < 2 and len(history) >= 2 and not charts.all_full(history["value"], unit):
         fig = charts.trend(history, "as_of", "value", unit, target=target_value)
         cited = [selection.Obs.from_row(r) for _, r in history.iterrows()]
         out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ", ch.cite_all(cited)))
     return out
 
 
+def _tally_frame(items, group_order=None) -> pd.DataFrame:
+    """Verdict counts per group of target items, columns in VERDICTS order (only those used)."""
+    frame = pd.DataFrame({"group": [i.group for i in items], "verdict": [i.status for i in items]})
+    table = frame.groupby("group", sort=False)["verdict"].value_counts().unstack(fill_value=0)
+    used = [v for v in selection.VERDICTS if v in table.columns]
+    table = table.reindex(columns=used, fill_value=0)
+    if group_order:
+        table = table.reindex(sorted(table.index, key=lambda g: group_order.get(g, 99)))
+    return table
+
+
 def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
-    """Target verdicts per pillar for the period, as a frame and as [text, figure, table]."""
-    targets = ch.targets()
-    if targets.empty:
+    """Target verdicts per group for the period, as a frame and as [text, figure, table]. A target
+    is counted once however many rows it takes in the data; the groups are the plans' headings."""
+    items = ch.target_items()
+    if not items:
         return pd.DataFrame(), [ch.text(f"Chưa có mục tiêu nào có hiệu lực {ch.period.within_vi}.")]
-    pillar_of = ch.data.indicators.set_index("indicator_id")["pillar"]
-    names = ch.data.pillars.set_index("pillar")
-    verdicts = [ch.evaluate(t).status for _, t in targets.iterrows()]
-    frame = targets.assign(pillar=targets["indicator_id"].map(pillar_of), verdict=verdicts)
-    table = (frame.groupby("pillar")["verdict"].value_counts().unstack(fill_value=0)
-             .reindex(columns=[MET, NOT_MET, NO_DATA], fill_value=0))
-    table = table.reindex(sorted(table.index, key=lambda p: names.loc[p, "order"]))
-    table.insert(0, "pillar_name", [names.loc[p, "name_vi"] for p in table.index])
-    total = table[[MET, NOT_MET, NO_DATA]].sum(axis=1)
-    parts = [narrative.tally_text(row.pillar_name, int(row[MET]), int(t)) for (_, row), t in zip(table.iterrows(), total)]
+    order = dict(zip(ch.data.pillars["name_vi"], ch.data.pillars["order"]))
+    table = _tally_frame(items, order)
+    used = list(table.columns)
+    total = table.sum(axis=1)
+    parts = []
+    for group, row in table.iterrows():
+        part = narrative.tally_text(group, int(row.get(selection.MET, 0)), int(total[group]))
+        if row.get(selection.EXPECTED, 0):
+            part += f" (thêm {int(row[selection.EXPECTED])} mục tiêu dự kiến đạt)"
+        parts.append(part)
     text = (f"Tính đến {fmt.day(ch.until)}, trong {int(total.sum())} mục tiêu có hiệu lực, tỉnh {ch.province_name} "
             + "; ".join(parts) + ".")
-    fig = charts.scorecard(table.reset_index(drop=True), label="pillar_name")
-    shown = pd.DataFrame({
-        "Trụ cột": table["pillar_name"], "Đạt": table[MET].map(lambda v: fmt.number(v, 0)),
-        "Chưa đạt": table[NOT_MET].map(lambda v: fmt.number(v, 0)),
-        "Chưa có số liệu": table[NO_DATA].map(lambda v: fmt.number(v, 0)),
-        "Tổng": total.map(lambda v: fmt.number(v, 0)),
-    })
-    plans = ", ".join(dict.fromkeys(targets["plan"]))
-    for (_, row), t in zip(table.iterrows(), total):
-        ch.shown.append((f"muc_tieu/{row.pillar_name}", f"{int(row[MET])}/{int(t)}"))
+    review = [i for i in items if i.basis == "review"]
+    if review:
+        text += (f" Với {len(review)} mục tiêu, đánh giá là đánh giá của chính báo cáo của tỉnh trong kỳ; "
+                 "các mục tiêu còn lại được đánh giá theo số liệu mới nhất tính đến cuối kỳ.")
+    shown_table = table.reset_index().rename(columns={"group": "pillar_name"})
+    fig = charts.scorecard(shown_table, label="pillar_name", counts=tuple(used))
+    shown = pd.DataFrame({"Nhóm mục tiêu": table.index})
+    for v in used:
+        shown[v] = [fmt.number(x, 0) for x in table[v]]
+    shown["Tổng"] = [fmt.number(x, 0) for x in total]
+    plans = ", ".join(dict.fromkeys(i.plan for i in items))
+    for group, row in table.iterrows():
+        ch.shown.append((f"muc_tieu/{group}", f"{int(row.get(selection.MET, 0))}/{int(total[group])}"))
     return table, [
         ch.text(text),
-        ch.figure(fig, f"Kết quả thực hiện mục tiêu theo trụ cột, tính đến {fmt.day(ch.until)}",
-                  f"Đánh giá của dxreport theo mục tiêu của {plans}"),
+        ch.figure(fig, f"Kết quả thực hiện mục tiêu theo nhóm, tính đến {fmt.day(ch.until)}",
+                  f"Đánh giá theo số liệu và báo cáo của tỉnh; mục tiêu của {plans}"),
         ch.table(shown.reset_index(drop=True), "Số mục tiêu theo kết quả đánh giá", f"Mục tiêu: {plans}",
-                 widths=[40, 12, 16, 20, 12]),
+                 widths=[40] + [int(48 / (len(used) + 1))] * (len(used) + 1)),
     ]
 
 
@@ -168,7 +214,7 @@ def other_indicators(ch: Chapter, section: Section) -> list:
     candidates = ind.loc[ind["pillar"].isin(ch.pillars) & ~ind["indicator_id"].isin(listed), "indicator_id"]
     rows, cited = [], []
     for indicator_id in candidates:
-        for breakdown in [""] + ch.breakdowns(indicator_id):
+        for breakdown in [""] + sorted(ch.breakdowns(indicator_id), key=charts.natural_key):
             obs = ch.latest(indicator_id, breakdown)
             row = _row(ch, indicator_id, breakdown)
             if row is None or (obs is None and breakdown):
@@ -181,62 +227,115 @@ def other_indicators(ch: Chapter, section: Section) -> list:
         return [ch.text("Không có chỉ tiêu nào khác có số liệu hoặc mục tiêu trong kỳ báo cáo.")]
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     return [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
-            ch.table(frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "dxreport",
-                     align=TABLE_ALIGN, widths=TABLE_WIDTHS)]
+            _table(ch, frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "Số liệu của tỉnh",
+                   TABLE_ALIGN, TABLE_WIDTHS)]
 
 
 def dti(ch: Chapter) -> list:
-    """The DTI rank: a sentence, and the ranks of every province over time."""
+    """The DTI rank: a sentence (the change against the year before), and the province's rank in
+    every year of the data up to the period's end."""
     out = []
     obs = ch.latest("dti_xep_hang") if "dti_xep_hang" in set(ch.data.indicators["indicator_id"]) else None
     if obs is None:
         return [ch.text("Chưa có số liệu xếp hạng chỉ số chuyển đổi số cấp tỉnh (DTI) trong kỳ báo cáo.")]
     out.append(ch.text(ch.sentence("dti_xep_hang", name=f"Chỉ số chuyển đổi số (DTI) của tỉnh {ch.province_name}")))
-    rows = ch.data.observations
-    rows = rows[(rows["indicator_id"] == "dti_xep_hang") & (rows["breakdown"] == "")
-                & (rows["as_of"] <= pd.Timestamp(ch.until))].copy()
+    rows = ch.history("dti_xep_hang").copy()
+    rows = rows[rows["value"].notna()]
     if len(rows) >= 2:
-        names = ch.data.provinces.set_index("unit_id")["name_vi"]
-        rows["Tỉnh"] = rows["province"].map(names)
-        fig = charts.trend(rows, "as_of", "value", "hạng", series="Tỉnh", invert=True)
-        out.append(ch.figure(fig, "Thứ hạng chỉ số DTI cấp tỉnh qua các năm (thứ hạng càng nhỏ càng tốt; "
-                                  "từ năm 2024 xếp hạng trong 34 tỉnh, thành phố)",
+        scopes = sorted({int(d) for d in rows["denominator"].dropna()}, reverse=True)
+        rows["Xếp hạng"] = [f"trong {int(d)} tỉnh, thành phố" if not pd.isna(d) else "xếp hạng" for d in rows["denominator"]]
+        scope = (" (xếp hạng trong " + " và trong ".join(f"{n} tỉnh, thành phố" for n in scopes) + ")") if scopes else ""
+        fig = charts.trend(rows, "as_of", "value", "hạng", invert=True,
+                           series="Xếp hạng" if len(scopes) > 1 else None)  # ranks among 63 and 34: two lines
+        out.append(ch.figure(fig, f"Thứ hạng chỉ số DTI của tỉnh {ch.province_name} qua các năm có số liệu"
+                                  f"{scope}; thứ hạng càng nhỏ càng tốt",
                              ch.cite_all(selection.Obs.from_row(r) for _, r in rows.iterrows())))
     return out
 
 
+def review_tally(ch: Chapter, plan_items) -> tuple[str, list, str]:
+    """The review's own tally of the items it assessed (its latest word up to the period's end),
+    the items on which the period's verdict from the data alone differs from it, and the date of
+    the review: (text, [(item, review word, data's verdict)], date)."""
+    said = {}
+    for n, item in enumerate(plan_items):
+        words = [ch.assessment(t["target_id"]) for t in item.rows]
+        words = [w for w in words if w is not None]
+        if words:
+            said[n] = (item, words[-1])
+    if not said:
+        return "", [], ""
+    frame = pd.DataFrame({"group": [i.group for i, _ in said.values()],
+                          "verdict": [selection.review_word(w["assessment"]) for _, w in said.values()]})
+    parts = []
+    for group, part in frame.groupby("group", sort=False):
+        text = f"{group.lower()} đạt {int((part['verdict'] == selection.MET).sum())}/{len(part)} mục tiêu"
+        expected = int((part["verdict"] == selection.EXPECTED).sum())
+        parts.append(text + (f" và {expected} mục tiêu dự kiến đạt" if expected else ""))
+    differ = []
+    for item, word in said.values():
+        review, data = selection.review_word(word["assessment"]), (item.computed if item.basis == "review" else item.status)
+        if review == selection.EXPECTED or (review == selection.MET) != (data == selection.MET):
+            differ.append((item, review, data))
+    when = fmt.day(max(w["as_of"] for _, w in said.values()).date())
+    return "; ".join(parts), differ, when
+
+
 def own_tally(ch: Chapter) -> list:
-    """What the province's own report says of its targets ('đạt 8/11 mục tiêu về Chính quyền số')."""
+    """The tallies side by side: the review's (its appendix of targets), the one computed from the
+    data alone for this period, the targets on which they differ, and what a news item reported
+    (cited as the news item it is)."""
+    out = []
+    items = ch.target_items()
+    said, differ, when = review_tally(ch, items)
+    if said:
+        assessed = [i for i in items if any(ch.assessment(t["target_id"]) is not None for t in i.rows)]
+        computed = pd.DataFrame({"group": [i.group for i in assessed],
+                                 "verdict": [i.computed if i.basis == "review" else i.status for i in assessed]})
+        mine = [f"{group.lower()} đạt {int((part['verdict'] == selection.MET).sum())}/{len(part)}"
+                for group, part in computed.groupby("group", sort=False)]
+        text = (f"Theo đánh giá của báo cáo của tỉnh (tính đến {when}): {said}. Tính riêng theo số liệu hiện có "
+                f"tính đến {fmt.day(ch.until)}, cùng các mục tiêu đó: " + "; ".join(mine) + ".")
+        if len(differ) > 4:
+            text += (f" Hai cách tính khác nhau ở {len(differ)} mục: "
+                     + ", ".join(i.label or i.text_vi[:40] for i, _, _ in differ) + ".")
+        elif differ:
+            text += " Hai cách tính khác nhau ở " + "; ".join(
+                f"mục {i.label or i.text_vi[:40]} (báo cáo: {word.lower()}, số liệu: {data.lower()})"
+                for i, word, data in differ) + "."
+        if any(i.basis == "review" for i in items):
+            text += " Trong kỳ mà báo cáo của tỉnh bao quát, báo cáo này giữ đánh giá của tỉnh."
+        out.append(ch.text(text))
     obs = ch.data.observations
     rows = obs[(obs["province"] == ch.province) & (obs["indicator_id"] == "muc_tieu_dat")
                & (obs["as_of"] <= pd.Timestamp(ch.until))]
-    if rows.empty:
-        return []
-    newest = rows[rows["as_of"] == rows["as_of"].max()]
-    parts = [narrative.tally_text(r["breakdown"].capitalize() if r["breakdown"] else "tổng thể",
-                                  int(r["value"]), int(r["denominator"]))
-             for _, r in newest.iterrows() if not pd.isna(r["denominator"])]
-    cited = [selection.Obs.from_row(r) for _, r in newest.iterrows()]
-    return [ch.text(f"Theo báo cáo của tỉnh (tính đến {fmt.day(newest['as_of'].max().date())}), tỉnh "
-                    + "; ".join(parts) + f" (nguồn: {ch.cite_all(cited)}).")]
+    if not rows.empty:
+        newest = rows[rows["as_of"] == rows["as_of"].max()]
+        parts = [narrative.tally_text(r["breakdown"].capitalize() if r["breakdown"] else "tổng thể",
+                                      int(r["value"]), int(r["denominator"]))
+                 for _, r in newest.iterrows() if not pd.isna(r["denominator"])]
+        cited = [selection.Obs.from_row(r) for _, r in newest.iterrows()]
+        out.append(ch.text(f"Tin bài ({ch.cite_all(cited)}, {fmt.day(newest['as_of'].max().date())}) đưa tin tỉnh "
+                           + "; ".join(parts) + "."))
+    return out
 
 
 def movers(ch: Chapter, top: int = 6) -> list:
-    """The figures that moved most since their previous value (relative change)."""
+    """The figures that moved most since their previous comparable value (relative change)."""
     obs = ch.data.observations
     rows = obs[(obs["province"] == ch.province) & (obs["as_of"] <= pd.Timestamp(ch.until)) & obs["value"].notna()]
     found = []
     for (indicator_id, breakdown), _ in rows.groupby(["indicator_id", "breakdown"]):
         current = ch.latest(indicator_id, breakdown)
-        before = ch.previous(current)
+        before = ch.trend_base(current)
         if current is None or before is None or not before.number or current.number is None:
             continue
-        if current.unit == "hạng":
-            continue  # ranks have their own chart
+        if current.unit == "hạng" or ch.is_history(breakdown, current):
+            continue  # ranks have their own chart; district figures are history after 1/7/2025
         change = (current.number - before.number) / abs(before.number)
         found.append((abs(change), indicator_id, breakdown, current, before))
     if not found:
-        return [ch.text("Chưa có chỉ tiêu nào có hai mốc số liệu để so sánh trong kỳ báo cáo.")]
+        return [ch.text("Chưa có chỉ tiêu nào có hai mốc số liệu so sánh được trong kỳ báo cáo.")]
     found.sort(key=lambda x: -x[0])
     names = ch.data.indicators.set_index("indicator_id")["name_vi"]
     table = []
@@ -251,24 +350,31 @@ def movers(ch: Chapter, top: int = 6) -> list:
                      align=["l", "r", "r", "l"], widths=[40, 22, 22, 16])]
 
 
+DONE_STATES = ("Hoàn thành", "Đã triển khai")
+TASK_STATES = ("Hoàn thành", "Đã triển khai", "Đang triển khai", "Chưa hoàn thành", "Chưa triển khai", "Quá hạn",
+               "Chưa đánh giá", "Chưa có thông tin")
+
+
 def _task_state(row: pd.Series, until: pd.Timestamp) -> str:
-    if row["status"] == "Hoàn thành" and not pd.isna(row["status_as_of"]) and row["status_as_of"] <= until:
-        return "Hoàn thành"
+    """The task's status in the source's own words as of `until`: 'Hoàn thành', 'Chưa hoàn thành',
+    'Đã triển khai'…; 'Quá hạn' only when the deadline has passed and nothing shows it done;
+    'Chưa đánh giá' when a review lists it without a verdict; 'Chưa có thông tin' otherwise."""
+    known = not pd.isna(row["status_as_of"]) and row["status_as_of"] <= until
+    status = row["status"] if known else ""
+    if status in DONE_STATES:
+        return status
     if not pd.isna(row["deadline"]) and row["deadline"] < until:
         return "Quá hạn"
-    if row["status"] == "" or pd.isna(row["status_as_of"]) or row["status_as_of"] > until:
-        return "Chưa có thông tin"
-    return "Đang thực hiện"
-
-
-TASK_STATES = ("Hoàn thành", "Đang thực hiện", "Quá hạn", "Chưa có thông tin")
+    if status:
+        return status
+    return "Chưa đánh giá" if known else "Chưa có thông tin"
 
 
 def task_frame(ch: Chapter) -> pd.DataFrame:
     tasks = ch.data.tasks
     rows = tasks[tasks["province"] == ch.province].copy()
     issued = rows["plan"].map(ch.plan_issued)
-    rows = rows[issued.isna() | (issued <= pd.Timestamp(ch.until))]
+    rows = rows[issued.isna() | (issued < pd.Timestamp(ch.until))]
     rows["state"] = [_task_state(r, pd.Timestamp(ch.until)) for _, r in rows.iterrows()]
     return rows
 
@@ -277,18 +383,19 @@ def tasks(ch: Chapter) -> list:
     rows = task_frame(ch)
     if rows.empty:
         return [ch.text(f"Chưa có nhiệm vụ nào được giao tính đến {fmt.day(ch.until)}.")]
-    table = (rows.groupby("plan")["state"].value_counts().unstack(fill_value=0)
-             .reindex(columns=list(TASK_STATES), fill_value=0))
+    table = rows.groupby("plan", sort=False)["state"].value_counts().unstack(fill_value=0)
+    used = [s for s in TASK_STATES if s in table.columns]
+    table = table.reindex(columns=used, fill_value=0)
     total = table.sum(axis=1)
-    parts = [f"{plan}: hoàn thành {int(r['Hoàn thành'])}/{int(t)} nhiệm vụ"
-             + (f", quá hạn {int(r['Quá hạn'])}" if r["Quá hạn"] else "")
-             for (plan, r), t in zip(table.iterrows(), total)]
-    for (plan, r), t in zip(table.iterrows(), total):
-        ch.shown.append((f"nhiem_vu/{plan}", f"{int(r['Hoàn thành'])}/{int(t)} hoàn thành, {int(r['Quá hạn'])} quá hạn"))
-    out = [ch.text(f"Tính đến {fmt.day(ch.until)}: " + "; ".join(parts) + ". Một nhiệm vụ được coi là quá hạn khi "
-                   "đã qua thời hạn ghi trong kế hoạch mà chưa được đánh giá hoàn thành; nhiệm vụ chưa có báo cáo "
-                   "tình hình được ghi là chưa có thông tin.")]
-    fig = charts.scorecard(table.reset_index(), label="plan", counts=TASK_STATES, xlabel="Số nhiệm vụ")
+    parts = []
+    for plan, r in table.iterrows():
+        counts = ", ".join(f"{s.lower()} {int(r[s])}" for s in used if r[s])
+        parts.append(f"{plan}: {int(total[plan])} nhiệm vụ ({counts})")
+        ch.shown.append((f"nhiem_vu/{plan}", f"{int(total[plan])}: {counts}"))
+    out = [ch.text(f"Tính đến {fmt.day(ch.until)}: " + "; ".join(parts) + ". Tình hình ghi đúng như văn bản đánh "
+                   "giá; một nhiệm vụ là quá hạn khi đã qua thời hạn ghi trong kế hoạch mà không có đánh giá hay số "
+                   "liệu nào cho thấy đã thực hiện.")]
+    fig = charts.scorecard(table.reset_index(), label="plan", counts=tuple(used), xlabel="Số nhiệm vụ")
     out.append(ch.figure(fig, f"Tình hình thực hiện nhiệm vụ theo kế hoạch, tính đến {fmt.day(ch.until)}",
                          ch.cite_parts(rows["source"])))
     late = rows[rows["state"] == "Quá hạn"]
@@ -296,10 +403,10 @@ def tasks(ch: Chapter) -> list:
         frame = pd.DataFrame({
             "Nhiệm vụ": late["name_vi"], "Chủ trì": late["owner"],
             "Thời hạn": late["deadline"].map(lambda d: fmt.day(d.date()) if not pd.isna(d) else ""),
-            "Tình hình (theo báo cáo)": late["status_text"],
+            "Tình hình": late["status_text"],
         })
-        out.append(ch.table(frame.reset_index(drop=True), "Nhiệm vụ quá hạn", ch.cite_parts(late["source"]),
-                            align=["l", "l", "r", "l"], widths=[40, 18, 12, 30]))
+        out.append(_table(ch, frame, "Nhiệm vụ quá hạn", ch.cite_parts(late["source"]),
+                          ["l", "l", "r", "l"], [40, 18, 12, 30]))
     return out
 
 
@@ -336,51 +443,89 @@ def budget(ch: Chapter) -> list:
     return out
 
 
+def _result_of(ch: Chapter, item, units) -> str:
+    """An item's result: each part's figure once (with its level when the item has several), and
+    its date; the review's own words when the data holds no figure."""
+    parts = []
+    for t, ev in zip(item.rows, item.evaluations):
+        if ev.obs is None:
+            continue
+        text = narrative.figure_text(ev.obs, units.get(t["indicator_id"], ""))
+        parts.append((f"{t['breakdown']}: {text}" if len(item.rows) > 1 and t["breakdown"] else text, ev.obs.as_of))
+    if parts:
+        dates = {d for _, d in parts}
+        text = "; ".join(p for p, _ in parts)
+        return text + (f" ({fmt.day(max(dates))}" + ("; số liệu cũ" if any(ch.is_old(e.obs) for e in item.evaluations
+                                                                         if e.obs is not None) else "") + ")")
+    said = [ch.assessment(t["target_id"]) for t in item.rows]
+    said = [a for a in said if a is not None]
+    if said:
+        return f"{said[-1]['result_text']} ({fmt.day(said[-1]['as_of'].date())})"
+    return fmt.MISSING
+
+
 def appendix_targets(ch: Chapter) -> list:
-    """The full target table in the shape of the review's appendix 5, one table per plan."""
-    targets = ch.targets()
-    if targets.empty:
+    """The target table in the shape of the review's appendix 5: one table per plan, one row per
+    plan item, numbered as the plan numbers them, the plan's wording in the target column."""
+    items = ch.target_items()
+    if not items:
         return [ch.text(f"Không có mục tiêu nào có hiệu lực {ch.period.within_vi}.")]
-    assessed = ch.data.assessments
-    assessed = assessed[assessed["as_of"] <= pd.Timestamp(ch.until)].sort_values("as_of").drop_duplicates(
-        "target_id", keep="last").set_index("target_id")
     units = ch.data.indicators.set_index("indicator_id")["count_unit"]
     out = []
-    for plan, group in targets.groupby("plan", sort=False):
+    plans: dict[str, list] = {}
+    for item in items:
+        plans.setdefault(item.plan, []).append(item)
+    for plan, group in plans.items():
         rows = []
-        for number, (_, t) in enumerate(group.iterrows(), start=1):
-            item = str(t["plan_item"]).split()[-1] if t["plan_item"] else ""
-            label = item if item and len(item) <= 8 and any(c.isdigit() for c in item) else str(number)
-            ev = ch.evaluate(t)
-            result = (narrative.figure_text(ev.obs, units.get(t["indicator_id"], "")) + f" ({fmt.day(ev.obs.as_of)})"
-                      if ev.obs is not None else fmt.MISSING)
-            own = assessed.loc[t["target_id"], "assessment"] if t["target_id"] in assessed.index else ""
-            rows.append([label, t["text_vi"], narrative.target_text(t), result, ev.status, own])
-            ch.shown.append((f"muc_tieu/{t['target_id']}", ev.status))
-        frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Chỉ tiêu", "Kết quả", "Đánh giá", "Văn bản đánh giá"])
-        if not frame["Văn bản đánh giá"].any():
-            frame = frame.drop(columns=["Văn bản đánh giá"])
-        widths = [5, 40, 11, 22, 11, 11][: len(frame.columns)]
-        out.append(ch.table(frame, f"Mục tiêu theo {plan} và kết quả tính đến {fmt.day(ch.until)}",
-                            ch.cite_parts(group["source"]), align=["r", "l", "r", "l", "l", "l"][: len(frame.columns)],
-                            widths=widths))
-    out.append(ch.text("Cột “Đánh giá” do dxreport tính từ số liệu mới nhất tính đến cuối kỳ; cột “Văn bản đánh giá” "
-                       "(nếu có) là đánh giá in trong báo cáo gốc, để đối chiếu."))
+        for item in group:
+            own = ""
+            said = ch.assessment(item.rows[0]["target_id"])
+            if said is not None and item.basis != "review":
+                own = f"{said['assessment']} ({fmt.day(said['as_of'].date())})"
+            rows.append([item.label or "–", item.text_vi, _result_of(ch, item, units),
+                         narrative.verdict_cell(item.status, item.reason), own])
+            for t, ev in zip(item.rows, item.evaluations):
+                ch.shown.append((f"muc_tieu/{t['target_id']}", ev.status))
+        frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Kết quả", "Đánh giá", "Báo cáo của tỉnh"])
+        sources = [t["source"] for i in group for t in i.rows]
+        out.append(_table(ch, frame, f"Mục tiêu theo {plan} và kết quả tính đến {fmt.day(ch.until)}",
+                          ch.cite_parts(sources), ["r", "l", "l", "l", "l"], [6, 44, 22, 16, 12]))
+    out.append(ch.text("Cột “Đánh giá”: với kỳ mà báo cáo của tỉnh bao quát, là đánh giá của chính báo cáo đó; "
+                       "các kỳ khác, theo số liệu mới nhất tính đến cuối kỳ: “Chưa đạt” khi đã đến hạn (mục tiêu "
+                       "chưa có số liệu thống kê cũng được ghi “Chưa đạt”, theo cách đánh giá của tỉnh), “Chưa đến "
+                       "hạn” khi chưa đến hạn, kèm phần còn thiếu và thời gian còn lại. Cột “Báo cáo của tỉnh” "
+                       "(nếu có) là đánh giá in trong báo cáo của tỉnh, để đối chiếu."))
     return out
 
 
+def _section_parts(section: str) -> tuple[str, str]:
+    """'I Chính quyền số' -> ('I', 'Chính quyền số'); a heading without a numeral -> ('', heading)."""
+    head, _, rest = str(section).partition(" ")
+    if head and all(c in "IVXLC" for c in head):
+        return head, rest
+    return "", str(section)
+
+
 def appendix_tasks(ch: Chapter) -> list:
+    """The task tables in the shape of the source's appendices: one table per plan and appendix,
+    tasks under the appendix's headings (I Chính quyền số, II …), numbered as the source numbers them."""
     rows = task_frame(ch)
     if rows.empty:
         return [ch.text("Không có nhiệm vụ nào trong kỳ báo cáo.")]
     out = []
-    for plan, group in rows.groupby("plan", sort=False):
-        frame = pd.DataFrame({
-            "TT": group["task_no"], "Nhiệm vụ": group["name_vi"], "Chủ trì": group["owner"],
-            "Thời gian": group["period_text"], "Tình hình": group["status_text"], "Đánh giá": group["state"],
-        })
-        out.append(ch.table(frame.reset_index(drop=True), f"Nhiệm vụ theo {plan}", ch.cite_parts(group["source"]),
-                            align=["r", "l", "l", "l", "l", "l"], widths=[5, 35, 16, 10, 22, 12]))
+    for (plan, appendix), group in rows.groupby(["plan", "appendix"], sort=False):
+        lines, heading = [], None
+        for _, r in group.iterrows():
+            if r["section"] and r["section"] != heading:
+                heading = r["section"]
+                numeral, name = _section_parts(heading)
+                lines.append([numeral, name.upper() if numeral else name[:1].upper() + name[1:], "", "", "", ""])
+            state = "" if r["state"] == "Chưa đánh giá" else r["state"]  # the source gives no verdict: none is shown
+            lines.append([r["task_no"], r["name_vi"], r["owner"], r["period_text"], r["status_text"], state])
+        frame = pd.DataFrame(lines, columns=["TT", "Nhiệm vụ", "Chủ trì", "Thời gian", "Tình hình", "Đánh giá"])
+        where = f" ({appendix})" if appendix else ""
+        out.append(_table(ch, frame, f"Nhiệm vụ theo {plan}{where}", ch.cite_parts(group["source"]),
+                          ["r", "l", "l", "l", "l", "l"], [5, 35, 16, 10, 22, 12]))
     return out
 
 
@@ -467,7 +612,7 @@ def plan_progress(ch: Chapter) -> list:
     if not rows:
         return [ch.text(f"Chưa có số liệu công bố về tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}.")]
     frame = pd.DataFrame(rows, columns=["Chương trình, kế hoạch", "Kết quả", "Tính đến"])
-    return [ch.text("\n".join(f"- {s}" for s in sentences)),
+    return [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences),
             ch.table(frame, "Tiến độ thực hiện các chương trình, kế hoạch theo số liệu công bố", ch.cite_all(cited),
                      align=["l", "r", "r"], widths=[60, 25, 15])]
 
