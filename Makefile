@@ -6,11 +6,15 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The project kernel (lib/dxreport/notebook_env.py): the .venv interpreter, registered in the venv's own
+# share/jupyter, where any Jupyter started from the venv finds it beside the user's own kernels.
+KERNEL := dxreport
+KERNEL_SPEC := $(VENV)/share/jupyter/kernels/$(KERNEL)/kernel.json
 PROVINCE ?= nghe-an
 PERIOD ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lab validate bench refresh-expected lock clean
+.PHONY: help setup report test lab validate bench refresh-expected strip lock clean
 
 help: ## liệt kê các lệnh make
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,17 +25,21 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-setup: $(STAMP) ## tạo .venv và cài môi trường đã ghim phiên bản
+$(KERNEL_SPEC): $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
 
-report: $(STAMP) ## dựng báo cáo mặc định (Nghệ An, quý mới nhất có số liệu); PERIOD=2023-Q3 để chọn kỳ
+setup: $(STAMP) $(KERNEL_SPEC) ## tạo .venv, cài môi trường đã ghim phiên bản, đăng ký kernel "dxreport"
+
+report: $(STAMP) $(KERNEL_SPEC) ## dựng báo cáo mặc định (Nghệ An, quý mới nhất có số liệu); PERIOD=2023-Q3 để chọn kỳ
 	@$(BIN)/dxreport build --province $(PROVINCE) $(if $(PERIOD),--period $(PERIOD))
 
-test: $(STAMP) ## chạy toàn bộ kiểm thử: pytest cho gói, nbval cho notebooks/
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --ignore=tests/fixtures -p no:cacheprovider
+# nbval runs each notebook on the kernel its metadata names (dxreport) and on the reference period
+# (notebooks/conftest.py), so new data for another period leaves the expected key figures valid.
+test: $(STAMP) $(KERNEL_SPEC) ## chạy toàn bộ kiểm thử: pytest cho gói, nbval cho notebooks/ (kỳ tham chiếu 2023-Q3)
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --ignore=tests/fixtures -p no:cacheprovider
 
-lab: $(STAMP) ## mở JupyterLab với kernel của .venv, các notebook dùng tham số mặc định
-	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks \
-		$(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP) $(KERNEL_SPEC) ## mở JupyterLab ở thư mục dự án (thấy data/, notebooks/, outputs/), kernel "dxreport"
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 validate: $(STAMP) ## kiểm tra dữ liệu trong data/
 	$(BIN)/dxreport validate
@@ -39,8 +47,11 @@ validate: $(STAMP) ## kiểm tra dữ liệu trong data/
 bench: $(STAMP) ## đo thời gian và bộ nhớ của bản dựng (kết quả ghi vào README)
 	$(BIN)/python scripts/benchmark.py
 
-refresh-expected: $(STAMP) ## ghi lại số liệu chính mà nbval so sánh (sau khi đổi dữ liệu)
-	$(BIN)/python scripts/notebook_tools.py refresh notebooks/*.ipynb
+refresh-expected: $(STAMP) $(KERNEL_SPEC) ## ghi lại số liệu chính mà nbval so sánh, trên kỳ tham chiếu 2023-Q3
+	$(BIN)/python scripts/notebook_tools.py refresh notebooks/[0-9][0-9]-*.ipynb
+
+strip: $(STAMP) ## xóa kết quả chạy khỏi các notebook (trừ số liệu chính nbval so sánh) trước khi commit
+	$(BIN)/python scripts/notebook_tools.py strip notebooks/*.ipynb
 
 lock: ## ghim lại phiên bản các gói từ .venv hiện tại vào requirements.lock
 	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v -i -E '^(pip|dxreport)[= ]' > requirements.lock.new

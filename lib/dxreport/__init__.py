@@ -1,6 +1,8 @@
 """dxreport: reproducible reporting notebooks for provincial digital-transformation reports.
 
-Notebooks use `open_chapter`; the CLI and tests use `build`, `load` and `validate_dir`.
+Chapters use `open_chapter`; exploration uses `load` and `figures` (tidy DataFrames, see
+`dxreport.explore`); the CLI and tests use `build` and `validate_dir` (and `dxreport.data.load`
+for the raw validated tables).
 Imports are lazy so `dxreport build` can decide "nothing changed" without loading pandas.
 """
 
@@ -12,7 +14,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "open_chapter": ("chapter", "open_chapter"),
-    "load": ("data", "load"),
+    "load": ("explore", "load"),
+    "figures": ("explore", "figures"),
     "build": ("build", "build"),
     "validate_dir": ("validate", "validate_dir"),
 }

@@ -102,8 +102,8 @@ def _engine(engine: str) -> str:
 
 
 def notebooks(paths: ProjectPaths) -> list[Path]:
-    """Chapter notebooks in file-name order."""
-    return sorted(p for p in paths.notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
+    """Chapter notebooks (`NN-*.ipynb`) in file-name order; other notebooks are for exploring."""
+    return sorted(paths.notebooks_dir.glob("[0-9][0-9]-*.ipynb"))
 
 
 def _read_manifest(path: Path) -> dict:

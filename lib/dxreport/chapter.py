@@ -9,6 +9,7 @@ states is recorded so `key_figures()` can print them for nbval's `# NBVAL_CHECK_
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +19,7 @@ import pandas as pd
 from . import fmt, narrative, periods, selection
 from .data import Data, load
 from .display import Bullets, Figure, Table, Text
+from .notebook_env import PERIOD_ENV
 from .periods import Period
 
 SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
@@ -356,5 +358,7 @@ def open_chapter(slug: str, province: str = "nghe-an", period: str | Period | No
 
     data = load(data_dir)
     data.province_name(province)  # refuses an unknown province with the valid list
+    if period in (None, ""):
+        period = os.environ.get(PERIOD_ENV) or None  # nbval pins its reference period this way
     chosen = default_period(data, province) if period in (None, "", "latest") else periods.report_period(period)
     return Chapter(spec(slug), province, chosen, data)
