@@ -67,7 +67,8 @@ def _named_as_in_lab() -> None:
     IPyNbCell._dxreport_named = True
 
 
-_named_as_in_lab()
+def pytest_configure(config) -> None:
+    _named_as_in_lab()
 
 
 @pytest.hookimpl(wrapper=True)
