@@ -204,3 +204,13 @@ def test_moved_figures_old_then_new_added_removed_and_period() -> None:
     ]
     assert moved_figures("h\na: 1\na: 2\n", "h\na: 1\na: 3\n") == ["a#2: 2 → 3"]
     assert moved_figures("h\na: 1\nb: 2\n", "h\nb: 2\na: 1\n") == ["thứ tự các số liệu đã đổi"]
+
+
+def test_readme_shows_the_two_commands_and_the_notebook_workflow() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    first_block = text.split("```")[1]
+    assert "make report" in first_block and "make test" in first_block
+    assert text.count("<!-- benchmark:start -->") == 1 and text.count("<!-- benchmark:end -->") == 1
+    for needed in (REFERENCE_PERIOD, "make refresh-expected", "make lab", "kham-pha-du-lieu.ipynb", "dx.load()",
+                   "make strip", "Python (dxreport)"):
+        assert needed in text, needed
