@@ -122,3 +122,23 @@ def test_ha_tinh_dti_pillar_chart_with_changes_and_caveat():
     assert "63 tỉnh, thành phố trước sắp xếp" in figure.caption and "báo chí" in figure.caption
     assert "Báo Hà Tĩnh" in figure.source
     assert sections.dti_pillars(open_chapter("tong-quan", "nghe-an", "2025")) == []
+
+
+def test_figure_text_puts_the_qualifier_before_the_number_and_never_before_a_status():
+    from datetime import date
+
+    from dxreport.narrative import figure_text, indicator_sentence
+    from dxreport.selection import Obs
+
+    def obs(**kw):
+        base = dict(province="nghe-an", indicator_id="x", breakdown="", as_of=date(2025, 6, 11), since=None, value=None,
+                    status="", unit="%", numerator=None, denominator=None, source="s", note="")
+        return Obs(**{**base, **kw})
+
+    assert figure_text(obs(value=99.0, qualifier="hơn", precision=1.0)) == "hơn 99%"
+    assert figure_text(obs(value=2500.0, unit="trạm", qualifier="hơn")) == "hơn 2.500 trạm"
+    assert figure_text(obs(value=50.0, qualifier="khoảng", numerator=5.0, denominator=10.0)) == "khoảng 50% (5/10)"
+    assert figure_text(obs(status="Đã triển khai", unit="trạng thái", qualifier="hơn")) == "Đã triển khai"
+    assert figure_text(obs(value=72.35)) == "72,35%"
+    sentence = indicator_sentence("Tỷ lệ thôn, bản có hạ tầng cáp quang", obs(value=99.0, qualifier="hơn"))
+    assert sentence == "Tỷ lệ thôn, bản có hạ tầng cáp quang đạt hơn 99% (tính đến 11/6/2025)."
