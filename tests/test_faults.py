@@ -124,8 +124,9 @@ def _assert_recovers(root: Path, before: dict[str, bytes], live: tuple[str, ...]
     staging of `live` builds of other reports."""
     assert _snapshot(root) == before
     (root / "notebooks" / "09-cham.ipynb").unlink(missing_ok=True)
-    again = _run(root, "--force")
+    again = _run(root)
     assert again.returncode == 0, again.stderr
+    assert "Không có thay đổi" in again.stdout  # the published report is still current
     assert _staging(root) == sorted(live)
     assert sorted(_snapshot(root)) == ["bao-cao.html"]
     assert "Hạ tầng số" in (root / "outputs" / "nghe-an" / PERIOD / "bao-cao.html").read_text(encoding="utf-8")
@@ -221,7 +222,7 @@ def test_kill_9_inside_a_chapter_then_the_next_build_cleans_up(project):
     with FileLock(str(lock_dir / "2023-10.lock")):
         _assert_recovers(project, before, live=(other.name,))
     # once that build is gone, the next build here removes what it left
-    again = _run(project, "--force")
+    again = _run(project)
     assert again.returncode == 0, again.stderr
     assert not other.exists() and _staging(project) == []
 
@@ -252,3 +253,32 @@ def test_two_builds_of_one_report_at_once(project):
     assert "Hạ tầng số (bản 2)" in html and html.rstrip().endswith("</html>")
     assert _staging(project) == []
     assert not _kernels(project)
+
+
+def test_a_death_between_the_fallback_renames_gives_the_previous_report_back(tmp_path):
+    """Where the atomic exchange is not available, the old report is set aside before the new one
+    goes in; if the build dies in between, the next one restores it (and drops stale staging)."""
+    from dxreport.publish import clean_stale, swap_in
+
+    parent = tmp_path / "outputs" / "nghe-an"
+    final = parent / PERIOD
+    aside = parent / f".{PERIOD}.old-{2 ** 22 + 7}-abcdef"
+    aside.mkdir(parents=True)
+    (aside / "bao-cao.html").write_text("trước", encoding="utf-8")
+    stale = parent / f".{PERIOD}.tmp-{2 ** 22 + 7}-xyz"
+    stale.mkdir()
+    (stale / "bao-cao.html").write_text("dở dang", encoding="utf-8")
+    locks = tmp_path / "outputs" / ".cache" / "locks" / "nghe-an"
+    locks.mkdir(parents=True)
+    clean_stale(final, locks)
+    assert sorted(p.name for p in parent.iterdir()) == [PERIOD]
+    assert (final / "bao-cao.html").read_text(encoding="utf-8") == "trước"
+
+    new = parent / f".{PERIOD}.tmp-1-new"
+    new.mkdir(mode=0o700)
+    (new / "bao-cao.html").write_text("mới", encoding="utf-8")
+    swap_in(new, final)
+    assert (final / "bao-cao.html").read_text(encoding="utf-8") == "mới"
+    assert sorted(p.name for p in parent.iterdir()) == [PERIOD]
+    assert oct(final.stat().st_mode & 0o777) == oct(0o755)
+    assert oct((final / "bao-cao.html").stat().st_mode & 0o777) == oct(0o644)

@@ -254,6 +254,13 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
         result.skipped, result.files = True, expected()
         if failed.exists():  # the report is current: a failure kept from an earlier attempt is not
             shutil.rmtree(failed, ignore_errors=True)
+        if out_dir.parent.exists():
+            from .publish import clean_if_idle
+
+            try:
+                clean_if_idle(out_dir, lock_dir)  # what a killed build left beside the report
+            except OSError:
+                pass
         result.seconds = time.perf_counter() - started
         return result
 

@@ -90,6 +90,26 @@ def clean_stale(final_dir: Path, lock_dir: Path) -> list[Path]:
     return done
 
 
+def clean_if_idle(final_dir: Path, lock_dir: Path) -> list[Path]:
+    """On the "nothing to do" path: if a dead build left staging beside `final_dir`, take the
+    report's lock without waiting and clean up; a build holding the lock cleans up itself."""
+    try:
+        names = [e.name for e in final_dir.parent.iterdir()]
+    except OSError:
+        return []
+    if not any(_LEFTOVER.match(name) or _OLD_LOCK.match(name) for name in names):
+        return []
+    lock = FileLock(str(lock_path(lock_dir, final_dir.name)))
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return []
+    try:
+        return clean_stale(final_dir, lock_dir)
+    finally:
+        lock.release()
+
+
 def _settle(leftover: Path, final_dir: Path, kind: str) -> None:
     if kind == "old" and not final_dir.exists():
         os.replace(leftover, final_dir)  # died between the two renames: the previous report comes back
