@@ -485,7 +485,7 @@ def appendix_targets(ch: Chapter) -> list:
             rows.append([item.label or "–", item.text_vi, _result_of(ch, item, units),
                          narrative.verdict_cell(item.status, item.reason), own])
             for t, ev in zip(item.rows, item.evaluations):
-                ch.shown.append((f"muc_tieu/{t['target_id']}", ev.status))
+                ch.shown.append((f"muc_tieu/{t['target_id']}", narrative.verdict_cell(ev.status, ev.reason)))
         frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Kết quả", "Đánh giá", "Báo cáo của tỉnh"])
         sources = [t["source"] for i in group for t in i.rows]
         out.append(_table(ch, frame, f"Mục tiêu theo {plan} và kết quả tính đến {fmt.day(ch.until)}",
