@@ -374,7 +374,11 @@ def task_frame(ch: Chapter) -> pd.DataFrame:
     tasks = ch.data.tasks
     rows = tasks[tasks["province"] == ch.province].copy()
     issued = rows["plan"].map(ch.plan_issued)
-    rows = rows[issued.isna() | (issued < pd.Timestamp(ch.until))]
+    # a plan whose issue date is not in documents.csv is taken to speak from the start of its
+    # deadline's year (Hà Tĩnh's 2023 task), or from the first report on it
+    since = [pd.Timestamp(d.year, 1, 1) if not pd.isna(d) else s for d, s in zip(rows["deadline"], rows["status_as_of"])]
+    unknown = pd.Series([pd.isna(s) or s <= pd.Timestamp(ch.until) for s in since], index=rows.index)
+    rows = rows[(issued.isna() & unknown) | (issued < pd.Timestamp(ch.until))]
     rows["state"] = [_task_state(r, pd.Timestamp(ch.until)) for _, r in rows.iterrows()]
     return rows
 
