@@ -24,6 +24,9 @@ def data_dir(data_dir: Path) -> Path:
     append_row(data_dir / "indicators.csv", indicator_id="truong_thu_hoc_phi_ktm", pillar="kinh-te-so",
                name_vi="Tỷ lệ trường thu học phí không dùng tiền mặt", unit="%", count_unit="trường",
                higher_is_better="true")
+    for n, page in enumerate(("bao-a.vn/trang-mot", "bao-b.vn/trang-hai", "bao-a.vn/x", "bao-b.vn/y"), start=1):
+        append_row(data_dir / "sources.csv", source_id=f"bao-gia-lap-{n}", kind="báo chí", title_vi=f"Trang giả lập {n}",
+                   short_vi=f"Trang giả lập {n}", location=page)
     return data_dir
 
 

@@ -146,6 +146,8 @@ def test_open_chapter_takes_the_reference_period_from_the_environment(data_dir: 
 def test_a_new_quarter_of_data_leaves_nbval_green(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project", [CHAPTER])
     observations = root / "data" / "observations.csv"
+    append_row(root / "data" / "sources.csv", source_id="mau-2026-q1", kind="văn bản gốc",
+               title_vi="Sổ số liệu quý I năm 2026", short_vi="Sổ số liệu quý I/2026", location="mau-nghe-an-2026-Q1.xlsx")
     append_row(observations, province=REFERENCE_PROVINCE, indicator_id="bbdd_toc_do", as_of="2026-03-31",
                value="41.2", unit="Mbps", source="mau-nghe-an-2026-Q1.xlsx: Hạ tầng số, dòng 6",
                reported_by="Sở Khoa học và Công nghệ")

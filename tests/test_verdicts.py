@@ -372,3 +372,8 @@ def test_dti_sentence_on_the_real_data_agrees_with_000():
         assert "tăng 3 bậc so với năm 2021 (hạng 55)" in text
     else:
         assert "so với" not in text
+
+
+def test_a_task_of_a_plan_without_an_issue_date_speaks_from_its_year():
+    assert sections.task_frame(open_chapter("nhiem-vu-kinh-phi", "ha-tinh", "2021-Q1")).empty
+    assert len(sections.task_frame(open_chapter("nhiem-vu-kinh-phi", "ha-tinh", "2023-Q1"))) == 1

@@ -14,6 +14,8 @@ TASK_STATUSES = ("Hoàn thành", "Chưa hoàn thành", "Đã triển khai", "Đa
 BUDGET_KINDS = ("bố trí", "đề xuất", "dự kiến")
 BUDGET_PILLARS = ("tổng", "an toàn thông tin", "chính quyền số", "kinh tế số", "xã hội số")
 PERCENT = "%"
+# Units of a change rather than a count: a rank that fell 13 places is -13 "bậc".
+SIGNED_UNITS = ("bậc", "điểm phần trăm")
 # Province and unit codes are used in paths (outputs/<tỉnh>/...): lowercase ASCII words joined by '-'.
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Words a source puts before a figure ("hơn 2.500 trạm", "khoảng 8.500"): they stay in the sentence.

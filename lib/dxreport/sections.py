@@ -374,7 +374,11 @@ def task_frame(ch: Chapter) -> pd.DataFrame:
     tasks = ch.data.tasks
     rows = tasks[tasks["province"] == ch.province].copy()
     issued = rows["plan"].map(ch.plan_issued)
-    rows = rows[issued.isna() | (issued < pd.Timestamp(ch.until))]
+    # a plan whose issue date is not in documents.csv is taken to speak from the start of its
+    # deadline's year (Hà Tĩnh's 2023 task), or from the first report on it
+    since = [pd.Timestamp(d.year, 1, 1) if not pd.isna(d) else s for d, s in zip(rows["deadline"], rows["status_as_of"])]
+    unknown = pd.Series([pd.isna(s) or s <= pd.Timestamp(ch.until) for s in since], index=rows.index)
+    rows = rows[(issued.isna() & unknown) | (issued < pd.Timestamp(ch.until))]
     rows["state"] = [_task_state(r, pd.Timestamp(ch.until)) for _, r in rows.iterrows()]
     return rows
 
@@ -485,7 +489,7 @@ def appendix_targets(ch: Chapter) -> list:
             rows.append([item.label or "–", item.text_vi, _result_of(ch, item, units),
                          narrative.verdict_cell(item.status, item.reason), own])
             for t, ev in zip(item.rows, item.evaluations):
-                ch.shown.append((f"muc_tieu/{t['target_id']}", ev.status))
+                ch.shown.append((f"muc_tieu/{t['target_id']}", narrative.verdict_cell(ev.status, ev.reason)))
         frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Kết quả", "Đánh giá", "Báo cáo của tỉnh"])
         sources = [t["source"] for i in group for t in i.rows]
         out.append(_table(ch, frame, f"Mục tiêu theo {plan} và kết quả tính đến {fmt.day(ch.until)}",

@@ -69,12 +69,15 @@ class Obs:
 
     @property
     def rate(self) -> float | None:
-        """The figure in percent: the printed rate, else numerator/denominator."""
+        """The figure in percent: the printed rate, else numerator/denominator; x/y's share when
+        the printed rate does not follow from x/y (the source's print stays in the data note)."""
+        computed = (100.0 * self.numerator / self.denominator
+                    if self.numerator is not None and self.denominator else None)
         if self.unit == schema.PERCENT and self.value is not None:
+            if computed is not None and abs(self.value - computed) > max(0.05, step(self) / 2):
+                return computed
             return self.value
-        if self.numerator is not None and self.denominator:
-            return 100.0 * self.numerator / self.denominator
-        return None
+        return computed
 
     @property
     def number(self) -> float | None:

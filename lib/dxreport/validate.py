@@ -229,7 +229,7 @@ class _Rules:
     def negatives(self):
         obs = self.f["observations"]
         if not obs.empty:
-            counted = ~obs["unit"].eq(schema.PERCENT)
+            counted = ~obs["unit"].isin([schema.PERCENT, *schema.SIGNED_UNITS])
             self.flag("observations", counted & (self.num(obs, "value") < 0), "value", R_NEGATIVE,
                       lambda row: f"số đếm ({row['unit']}) không thể âm")
             for column in ("numerator", "denominator"):
