@@ -14,7 +14,7 @@ import pytest
 
 from dxreport import narrative, periods, sections, selection
 from dxreport.chapter import item_label, open_chapter
-from dxreport.display import Table, Text
+from dxreport.display import Bullets, Table, Text
 from dxreport.errors import PeriodError
 
 from conftest import REPO, append_row
@@ -45,7 +45,7 @@ def _tables(objects) -> list[Table]:
 
 
 def _texts(objects) -> str:
-    return "\n".join(o.markdown for o in objects if isinstance(o, Text))
+    return "\n".join(o.plain for o in objects if isinstance(o, (Text, Bullets)))
 
 
 # -- targets -----------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_tallies_are_reconciled_and_the_news_item_is_cited_as_news():
     assert "chính quyền số đạt 7/11 mục tiêu và 1 mục tiêu dự kiến đạt" in text
     assert "kinh tế số đạt 2/6 mục tiêu" in text and "xã hội số đạt 1/3 mục tiêu" in text
     assert "mục I.3 (báo cáo: dự kiến đạt, số liệu: chưa có số liệu)" in text
-    news = [o.markdown for o in sections.own_tally(ch) if "8/11" in o.markdown]
+    news = [o.plain for o in sections.own_tally(ch) if isinstance(o, Text) and "8/11" in o.plain]
     assert len(news) == 1 and news[0].startswith("Tin bài") and "báo cáo của tỉnh" not in news[0]
 
 
