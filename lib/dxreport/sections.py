@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import charts, fmt, narrative, selection
 from .chapter import Chapter, Section
+from .display import Emph
 from .selection import MET, NO_DATA, NOT_MET
 
 NO_DATA_SECTION = "Chưa có số liệu cho mục này trong kỳ báo cáo."
@@ -63,8 +64,7 @@ def indicator_section(ch: Chapter, section: Section) -> list:
             cited.append(obs)
             if breakdown == "" or ch.latest(indicator_id, "") is None:
                 sentences.append(ch.sentence(indicator_id, breakdown))
-            row = _row(ch, indicator_id, breakdown)
-            if row:
+            elif row := _row(ch, indicator_id, breakdown):  # each figure once: in a sentence or a row
                 rows.append(row)
         if ch.latest(indicator_id, "") is None and not ch.breakdowns(indicator_id):
             row = _row(ch, indicator_id)
@@ -79,9 +79,12 @@ def indicator_section(ch: Chapter, section: Section) -> list:
                                 align=TABLE_ALIGN, widths=TABLE_WIDTHS))
         return out
     out = [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences)]
-    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    out.append(ch.table(frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
-                        align=TABLE_ALIGN, widths=TABLE_WIDTHS))
+    if not rows:
+        out.append(ch.text(Emph(f"Nguồn: {ch.cite_all(cited)}")))
+    else:
+        frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+        out.append(ch.table(frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
+                            align=TABLE_ALIGN, widths=TABLE_WIDTHS))
     if section.chart in known:  # a data set without the charted indicator simply has no chart
         out += chart_for(ch, section.chart)
     return out
