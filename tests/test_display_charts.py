@@ -6,7 +6,7 @@ import pandas as pd
 
 from dxreport import charts
 from dxreport.chapter import open_chapter
-from dxreport.display import Bullets, Figure, Table, Text
+from dxreport.display import Bullets, Figure, Note, Table, Text
 
 
 def test_table_emits_markdown_with_caption_and_html_beside_it():
@@ -41,8 +41,9 @@ def test_chapter_numbers_figures_and_tables_and_records_key_figures(data_dir):
     ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)
     blocks = ch.section("co-quan-nha-nuoc")
     titles = [getattr(b, "title", "") for b in blocks]
-    assert "Bảng 2.1. Hạ tầng số của cơ quan nhà nước: kết quả quý III năm 2023" in titles
     assert any(t.startswith("Hình 2.1.") for t in titles)
+    assert ch.table(pd.DataFrame({"a": ["1"]}), "Thử").title == "Bảng 2.1. Thử"
+    assert ch.figure(charts.bars(pd.DataFrame({"l": ["a"], "v": [1.0]}), "l", "v", "%"), "Thử").title == "Hình 2.2. Thử"
     assert "may_chu/cấp tỉnh: 150 máy chủ @ 31/8/2023" in ch.key_figures()
 
 
@@ -86,3 +87,44 @@ def test_chart_labels_from_the_data_are_text_not_mathtext():
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert Figure.from_matplotlib(fig, "Hình 1.1", "x").png.startswith(b"\x89PNG")  # drawing did not fail
     assert any("$\\foo{x}$" in label for label in labels)
+
+
+def test_each_figure_of_a_section_is_stated_once_in_a_sentence_or_a_table_row():
+    from conftest import REPO
+
+    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", REPO / "data")  # read only: sections with both
+    rows = 0
+    for slug in ("di-dong", "co-dinh", "co-quan-nha-nuoc", "nen-tang"):
+        blocks = ch.section(slug)
+        said = " ".join(b.plain for b in blocks if isinstance(b, (Text, Bullets)))
+        for table in (b for b in blocks if isinstance(b, Table)):
+            for name, result in zip(table.frame["Chỉ tiêu"], table.frame["Kết quả"]):
+                rows += 1
+                assert f"{name} đạt {result}" not in said and f"{name} là {result}" not in said, (slug, name)
+        if isinstance(blocks[0], Bullets) and not any(isinstance(b, Table) for b in blocks):
+            assert "Nguồn: " in said  # the figures still cite their sources
+    assert rows >= 2
+
+
+def test_pandoc_reads_each_display_object_once_as_its_markdown(tmp_path):
+    """Lab shows the HTML of a table or a paragraph; pandoc's ipynb reader, writing Markdown,
+    picks the `text/markdown` of the same output: one table, one figure, never both forms."""
+    import nbformat
+    from IPython.core.formatters import DisplayFormatter
+
+    from dxreport.render import chapter_markdown, prepare
+
+    table = Table(pd.DataFrame({"Chỉ tiêu": ["<b>A</b>"], "Giá trị": ["72,05%"]}), "Bảng 1.1", "Thử", "Nguồn X")
+    text = Text("Câu có ghi chú", Note("ghi chú [1]"), ".")
+    fig = Figure.from_matplotlib(charts.bars(pd.DataFrame({"l": ["a"], "v": [1.0]}), "l", "v", "%"), "Hình 1.1", "Hình thử")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    formatter = DisplayFormatter()
+    cell.outputs = [nbformat.v4.new_output("display_data", data=formatter.format(obj)[0]) for obj in (table, text)]
+    cell.outputs += [nbformat.v4.new_output("display_data", data=d, metadata=m) for d, m in fig.outputs()]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chương"), cell]
+    nbformat.write(nb, str(tmp_path / "raw.ipynb"))
+    md = chapter_markdown(prepare(tmp_path / "raw.ipynb", tmp_path / "w" / "01-x.ipynb"), tmp_path / "w").read_text()
+    assert md.count("Bảng 1\\.1\\. Thử") == 1 and md.count("<b>") == 0 and "\\<b\\>A\\<\\/b\\>" in md
+    assert md.count("^[ghi chú") == 1
+    assert md.count("![Hình 1\\.1\\. Hình thử](media/") == 1 and md.count("Hình thử") == 1

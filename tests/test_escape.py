@@ -5,6 +5,7 @@ require it to read back as exactly the text, with no markup node at all."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 
@@ -207,3 +208,40 @@ def test_a_typst_error_names_the_file_line_and_chapter(tmp_path):
     message = typst_error_message(caught.value)
     assert message.startswith("typst thất bại tại 03-nhan-luc-so.typ, dòng 3, cột ")
     assert "chương 03-nhan-luc-so.ipynb" in message and "Dòng ba #let x = (" in message
+
+
+def test_the_guard_filter_keeps_only_own_figures_safe_links_and_our_typst_includes(tmp_path):
+    """Defence behind the escaping: even markup that reached pandoc unescaped cannot embed a
+    local file, fetch a host, keep a javascript: link or run raw HTML/typst."""
+    import zipfile
+
+    from dxreport.render import FILTER
+
+    (tmp_path / "media").mkdir()
+    own = (tmp_path / "media" / "0123456789abcdef0123.png")
+    own.write_bytes(base64.b64decode(PNG_1PX))
+    (tmp_path / "doc.md").write_text(
+        "![own](media/0123456789abcdef0123.png)\n\n![x](/etc/passwd)\n\n![y](http://127.0.0.1:9/y.png)\n\n"
+        "[js](javascript:alert(1)) [ok](https://example.org) [a](#top) [f](file:///etc/passwd)\n\n"
+        '<script>alert(1)</script>\n\n<link href="http://127.0.0.1:9/x.css" rel="stylesheet">\n\n'
+        "`<b>x</b>`{=html} `#set page(width: 1pt)`{=typst}\n\n"
+        '```{=typst}\n#set page(width: 1pt)\n```\n\n```{=typst}\n#include "02-ha-tang-so.typ"\n```\n',
+        encoding="utf-8")
+
+    def run(*args):
+        return subprocess.run([pandoc_path(), "doc.md", "-f", "markdown", "--sandbox", "--lua-filter", str(FILTER),
+                               *args], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+
+    html = run("-t", "html5", "--embed-resources", "-s", "-M", "pagetitle=x")
+    assert html.count("<img") == 1 and 'src="data:image/png;base64,' in html
+    assert "<script" not in html and "<link" not in html and "<b>" not in html and "127.0.0.1" not in html
+    assert "javascript:" not in html and "file:" not in html and 'href="https://example.org"' in html
+    typ = run("-t", "typst")
+    assert '#include "02-ha-tang-so.typ"' in typ and "#set page" not in typ and "passwd" not in typ
+    run("-t", "docx", "-o", "out.docx")
+    with zipfile.ZipFile(tmp_path / "out.docx") as archive:
+        media = [n for n in archive.namelist() if n.startswith("word/media/")]
+        assert len(media) == 1 and archive.read(media[0]) == own.read_bytes()
+
+
+PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")

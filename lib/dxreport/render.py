@@ -218,7 +218,7 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         style = workdir / "report-style.html"
         style.write_text("<style>\n" + (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8") + "\n</style>\n",
                          encoding="utf-8")
-        _run(common + ["-t", "html5", "-s", "--embed-resources", "-H", str(style),
+        _run(common + ["-t", "html5", "-s", "--embed-resources", "--wrap=none", "-H", str(style),
                        "-M", f"pagetitle={escape.plain(meta.title)} – {escape.plain(meta.subtitle)}", "-o", str(out)],
              workdir, "pandoc (HTML)")
         return out

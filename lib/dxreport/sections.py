@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import charts, fmt, narrative, selection
 from .chapter import Chapter, Section
+from .display import Emph
 
 NO_DATA_SECTION = "Chưa có số liệu cho mục này trong kỳ báo cáo."
 TABLE_COLUMNS = ["Chỉ tiêu", "Kết quả", "Tính đến", "Mục tiêu", "Đánh giá"]
@@ -80,8 +81,7 @@ def indicator_section(ch: Chapter, section: Section) -> list:
             cited.append(obs)
             if (breakdown == "" or ch.latest(indicator_id, "") is None) and not ch.is_history(breakdown, obs):
                 sentences.append(ch.sentence(indicator_id, breakdown))
-            row = _row(ch, indicator_id, breakdown)
-            if row:
+            elif row := _row(ch, indicator_id, breakdown):  # each figure once: in a sentence or a row
                 rows.append(row)
         if ch.latest(indicator_id, "") is None and not ch.breakdowns(indicator_id):
             row = _row(ch, indicator_id)
@@ -94,13 +94,13 @@ def indicator_section(ch: Chapter, section: Section) -> list:
             out.append(_table(ch, pd.DataFrame(rows, columns=TABLE_COLUMNS), f"{section.title}: mục tiêu và kết quả",
                               ch.cite_parts(t["source"] for t in targets if t is not None), TABLE_ALIGN, TABLE_WIDTHS))
         return out
-    if sentences:
-        out = [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences)]
+    out = ([ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences)]) if sentences else []
+    if not rows:
+        out.append(ch.text(Emph(f"Nguồn: {ch.cite_all(cited)}")))
     else:
-        out = []
-    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    out.append(_table(ch, frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
-                      TABLE_ALIGN, TABLE_WIDTHS))
+        frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+        out.append(_table(ch, frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
+                          TABLE_ALIGN, TABLE_WIDTHS))
     if section.chart in known:  # a data set without the charted indicator simply has no chart
         out += chart_for(ch, section.chart)
     return out
