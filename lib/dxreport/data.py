@@ -106,44 +106,50 @@ def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list
     frames: dict[str, pd.DataFrame] = {}
     issues: list[DataIssue] = []
     for table in schema.ALL:
-        frames[table.name] = _empty(table)
         path = folder / table.file
-        if not path.exists():
-            if not table.optional:
-                issues.append(DataIssue(table.file, None, None, "thiếu tệp", None,
-                                        f"không tìm thấy tệp {table.file} trong {folder.name}/"))
-            continue
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                issues.append(DataIssue(table.file, None, None, R_BROKEN, None,
-                                        f"tệp lớn hơn {MAX_FILE_BYTES // 2**20} MiB; không phải một bảng dữ liệu"))
-                continue
-            raw = path.read_bytes()
-        except OSError as exc:
-            issues.append(DataIssue(table.file, None, None, R_UNREADABLE, None,
-                                    f"không đọc được tệp: {exc.strerror or exc}"))
-            continue
-        text, found = _decode(table, raw)
-        if text is not None:
-            frame, found = parse_csv(table, text)
-        if found:
-            issues += found
-            continue
-        missing = [c for c in table.names if c not in frame.columns]
-        extra = [c for c in frame.columns if c not in table.names]
-        for name in missing:
-            issues.append(DataIssue(table.file, 1, name, "thiếu cột", None, f"thiếu cột {name!r} ở dòng tiêu đề"))
-            frame[name] = ""
-        for name in extra:
-            issues.append(DataIssue(table.file, 1, name, "cột lạ", None,
-                                    f"cột {name!r} không có trong mô tả bảng (data/README.md)"))
-        frame = frame[table.names].map(lambda s: s.strip() if isinstance(s, str) else s)
-        if table.name == schema.OBSERVATIONS.name and frame.empty:
-            issues.append(DataIssue(table.file, None, None, R_NO_ROWS, None,
-                                    "tệp chỉ có dòng tiêu đề, không có số liệu nào; báo cáo dựng từ tệp này sẽ "
-                                    "trống (khôi phục tệp từ git hoặc bản sao lưu)"))
-        frames[table.name] = frame
+        frames[table.name] = frame = _read_table(table, path, folder, issues)
+        if frame is None:
+            frames[table.name] = _empty(table)
     return frames, issues
+
+
+def _read_table(table: schema.Table, path: Path, folder: Path, issues: list[DataIssue]) -> pd.DataFrame | None:
+    """One table as text, or None (with its issues added) when it is absent or cannot be read."""
+    if not path.exists():
+        if not table.optional:
+            issues.append(DataIssue(table.file, None, None, "thiếu tệp", None,
+                                    f"không tìm thấy tệp {table.file} trong {folder.name}/"))
+        return None
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            issues.append(DataIssue(table.file, None, None, R_BROKEN, None,
+                                    f"tệp lớn hơn {MAX_FILE_BYTES // 2**20} MiB; không phải một bảng dữ liệu"))
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        issues.append(DataIssue(table.file, None, None, R_UNREADABLE, None,
+                                f"không đọc được tệp: {exc.strerror or exc}"))
+        return None
+    text, found = _decode(table, raw)
+    if text is not None:
+        frame, found = parse_csv(table, text)
+    if found:
+        issues += found
+        return None
+    missing = [c for c in table.names if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in table.names]
+    for name in missing:
+        issues.append(DataIssue(table.file, 1, name, "thiếu cột", None, f"thiếu cột {name!r} ở dòng tiêu đề"))
+        frame[name] = ""
+    for name in extra:
+        issues.append(DataIssue(table.file, 1, name, "cột lạ", None,
+                                f"cột {name!r} không có trong mô tả bảng (data/README.md)"))
+    frame = frame[table.names].map(lambda s: s.strip() if isinstance(s, str) else s)
+    if table.name == schema.OBSERVATIONS.name and frame.empty:
+        issues.append(DataIssue(table.file, None, None, R_NO_ROWS, None,
+                                "tệp chỉ có dòng tiêu đề, không có số liệu nào; báo cáo dựng từ tệp này sẽ "
+                                "trống (khôi phục tệp từ git hoặc bản sao lưu)"))
+    return frame
 
 
 def _typed(table: schema.Table, frame: pd.DataFrame) -> pd.DataFrame:
