@@ -53,7 +53,8 @@ def _decode(table: schema.Table, raw: bytes) -> tuple[str | None, list[DataIssue
 
 
 def parse_csv(table: schema.Table, text: str) -> tuple[pd.DataFrame | None, list[DataIssue]]:
-    """Cells as NFC text, indexed by the line on which each row starts (the header is line 1)."""
+    """Cells as NFC text without surrounding blanks, indexed by the line on which each row starts
+    (the header is line 1)."""
     import csv
     import io
 
@@ -71,7 +72,7 @@ def parse_csv(table: schema.Table, text: str) -> tuple[pd.DataFrame | None, list
         start = reader.line_num + 1
         for row in reader:
             if row and not (len(row) == 1 and not row[0].strip()):
-                rows.append(row)
+                rows.append([cell.strip() for cell in row])
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
@@ -144,7 +145,7 @@ def _read_table(table: schema.Table, path: Path, folder: Path, issues: list[Data
     for name in extra:
         issues.append(DataIssue(table.file, 1, name, "cột lạ", None,
                                 f"cột {name!r} không có trong mô tả bảng (data/README.md)"))
-    frame = frame[table.names].map(lambda s: s.strip() if isinstance(s, str) else s)
+    frame = frame[table.names]
     if table.name == schema.OBSERVATIONS.name and frame.empty:
         issues.append(DataIssue(table.file, None, None, R_NO_ROWS, None,
                                 "tệp chỉ có dòng tiêu đề, không có số liệu nào; báo cáo dựng từ tệp này sẽ "

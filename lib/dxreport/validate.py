@@ -104,6 +104,7 @@ def build_schema(table: schema.Table) -> pa.DataFrameSchema:
 
 
 _SCHEMA_CACHE: dict[tuple[str, str], list[DataIssue]] = {}
+_CACHED_CELLS = 50_000
 
 
 def _fingerprint(frame: pd.DataFrame) -> str:
@@ -118,6 +119,8 @@ def _fingerprint(frame: pd.DataFrame) -> str:
 def _schema_issues(table: schema.Table, frame: pd.DataFrame) -> list[DataIssue]:
     """pandera's verdict on one table, remembered for identical cells (pandera is the slow part:
     an ingest or a second validation re-checks eleven unchanged tables)."""
+    if frame.size > _CACHED_CELLS:  # hashing a large table costs about what checking it does
+        return _run_schema(table, frame)
     key = (table.name, _fingerprint(frame))
     if key not in _SCHEMA_CACHE:
         if len(_SCHEMA_CACHE) >= 64:

@@ -97,6 +97,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 R_FORMULA = "ô chứa công thức"
 R_FORMULA_TEXT = "chữ bắt đầu bằng ký tự công thức"
+R_ERROR_CELL = "ô lỗi của Excel"
 R_OUTSIDE = "ngày ngoài kỳ"
 R_CHANGED = "số liệu đã có, giá trị khác"
 R_WHO = "thiếu người gửi bản sửa"
@@ -312,8 +313,10 @@ def _cell_text(value) -> str:
 
 
 def _number_text(value: float) -> str:
-    value = float(value)
-    return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
+    """The shortest text that reads back as the same float, never in exponent form (1e-05)."""
+    import numpy as np
+
+    return np.format_float_positional(float(value) + 0.0, trim="-")  # + 0.0 turns -0.0 into 0.0
 
 
 @dataclass(frozen=True)
@@ -399,11 +402,17 @@ def _meta(book: _Book) -> dict:
 
 def _read_rows(path: Path, known_provinces: set[str]) -> tuple[dict, list[_Row]]:
     """The workbook's `_meta`, and every filled row with the issues only a workbook can have."""
-    book = _Book(path)
-    try:
-        return _read_book(book, known_provinces)
-    finally:
-        book.close()
+    import warnings
+
+    with warnings.catch_warnings():
+        # openpyxl warns in English about odd cells (a date serial out of range...); each such
+        # cell is reported below in Vietnamese instead
+        warnings.simplefilter("ignore")
+        book = _Book(path)
+        try:
+            return _read_book(book, known_provinces)
+        finally:
+            book.close()
 
 
 def _read_book(book: _Book, known_provinces: set[str]) -> tuple[dict, list[_Row]]:
@@ -469,6 +478,11 @@ def _parse_row(where: str, line: int, cells: dict, province: str, period: period
             issues.append(DataIssue(where, line, HEADER[key], R_FORMULA, _short(value),
                                     f"ô {LETTER[key]}{line} chứa công thức; chỉ nhập số, ngày hoặc chữ "
                                     "(chép rồi dán giá trị, không dán công thức)"))
+            value = None
+        elif getattr(cell, "data_type", None) == "e":
+            formula = True
+            issues.append(DataIssue(where, line, HEADER[key], R_ERROR_CELL, _short(value),
+                                    f"ô {LETTER[key]}{line} chứa lỗi của Excel ({value}); nhập lại giá trị"))
             value = None
         values[key] = value
     if not formula and all(values[k] in (None, "") for k in FIGURE_KEYS):
@@ -570,7 +584,7 @@ def _ingest_locked(path: Path, folder: Path, replace: bool, by: str, today: date
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     for row in rows:
         problems += row.issues
-        if any(i.rule == R_FORMULA for i in row.issues):
+        if any(i.rule in (R_FORMULA, R_ERROR_CELL) for i in row.issues):
             continue  # the formula is the problem; what the row would lack without it is noise
         obs = dict(row.obs)
         obs["unit"] = indicators["unit"].get(obs["indicator_id"], "")
