@@ -335,3 +335,9 @@ def test_table_rows_for_quick_decisions_tolerate_a_bom_and_name_a_broken_file(da
     path.write_bytes(path.read_text(encoding="utf-8-sig").replace("giả lập", "Hà Tĩnh").encode("cp1258", "replace"))
     with pytest.raises(DataValidationError, match="observations.csv"):
         table_rows(data_dir, schema.OBSERVATIONS)
+
+
+def test_build_with_a_missing_data_dir_says_so_not_unknown_province(tmp_path, capsys):
+    assert main(["build", "--data-dir", str(tmp_path / "khong-co"), "--format", "html"]) == 1
+    err = capsys.readouterr().err
+    assert "không tồn tại" in err and "--data-dir" in err and "không hợp lệ" not in err
