@@ -1,6 +1,10 @@
 """Reading the tables of `data/`.
 
-`read_raw` gives every cell as text, exactly as written, for the validator to judge;
+`read_raw` gives every cell as text, as written (UTF-8 with or without a BOM, NFC-normalised,
+blanks around cells dropped), for the validator to judge; a file that cannot be read as such
+(empty, another encoding, broken quoting, a cell over 131,072 characters, ragged rows) becomes
+issues naming the file and line, never an exception. A missing or unreadable folder raises
+`DataDirError`.
 `load` validates, then converts the typed columns (numbers to float, dates to datetime64,
 booleans to bool). Loaded data is memoised on the files' size and mtime, so the chapters
 that share a warm kernel read and validate the tables once per build.

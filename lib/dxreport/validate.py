@@ -3,6 +3,10 @@
 Everything runs lazily and returns every broken rule at once as `DataIssue`s naming file, line,
 column, rule and value, in Vietnamese. Cells are validated as text, before any conversion, so a
 malformed number such as "3,4" is reported instead of silently becoming NaN.
+
+Beyond each table's own schema: references between tables, every source citation naming an
+entry of sources.csv, province and unit codes as slugs (they become paths), no negative counts,
+no date before 1990 and no date of a past event after today (`today` is injectable).
 """
 
 from __future__ import annotations
