@@ -202,3 +202,16 @@ def test_the_real_command_interrupted_or_killed_leaves_data_whole(books, data_di
     assert subprocess.run(command, capture_output=True).returncode == 0
     assert not list(data_dir.glob(".ingest-tmp-*"))
     assert (data_dir / "observations.csv").read_bytes().count(b"\n") == before.count(b"\n") + 1
+
+
+def test_a_data_folder_that_cannot_be_written_is_a_clear_error(books, data_dir, monkeypatch):
+    a, _, _ = books
+    before = snapshot(data_dir)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(wb.tempfile, "mkstemp", full)
+    with pytest.raises(DxreportError, match="chưa thay đổi"):
+        ingest(a, data_dir)
+    assert snapshot(data_dir) == before

@@ -258,15 +258,17 @@ def _print_setup(sheet) -> None:
 
 
 def _save_atomic(book: Workbook, output: Path) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=output.resolve().parent)
-    os.close(handle)
+    tmp = None
     try:
+        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=output.resolve().parent)
+        os.close(handle)
         book.save(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, output)
     except OSError as exc:
         raise TemplateOutputError(f"Không ghi được {output}: {exc.strerror or exc}") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -658,12 +660,17 @@ def _ingest_locked(path: Path, folder: Path, replace: bool, by: str, today: date
             problems.append(issue)
     if problems:
         raise DataValidationError(_unique(problems))
-    with _deferred_interrupt():
-        if revisions:
-            _append_rows(folder / schema.REVISIONS.file, schema.REVISIONS.names, revisions)
-        if new_sources:
-            _append_rows(folder / schema.SOURCES.file, schema.SOURCES.names, new_sources)
-        _write_observations(folder / schema.OBSERVATIONS.file, columns, replaced, new_rows)
+    try:
+        with _deferred_interrupt():
+            if revisions:
+                _append_rows(folder / schema.REVISIONS.file, schema.REVISIONS.names, revisions)
+            if new_sources:
+                _append_rows(folder / schema.SOURCES.file, schema.SOURCES.names, new_sources)
+            _write_observations(folder / schema.OBSERVATIONS.file, columns, replaced, new_rows)
+    except OSError as exc:
+        raise IngestError(f"Không ghi được vào thư mục dữ liệu {folder}: {exc.strerror or exc} "
+                          f"({getattr(exc, 'filename', '') or ''}). observations.csv chưa thay đổi; "
+                          "kiểm tra quyền ghi và chỗ trống trên đĩa rồi chạy lại.") from None
     return IngestResult(len(new_rows), len(replaced), len(new_sources))
 
 
@@ -759,7 +766,10 @@ def data_lock(folder: Path, timeout: float = 120):
         return
     import time
 
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise IngestError(f"Không mở được thư mục dữ liệu {folder}: {exc.strerror or exc}.") from None
     try:
         deadline = time.monotonic() + timeout
         while True:
