@@ -15,6 +15,13 @@ Peak memory is the largest sum of resident memory over the build process and all
 (kernels, pandoc), sampled every 20 ms. Targets (from the brief): cold ≤ 0.3 × naive, nothing
 changed ≤ 5 % of cold, peak < 1 GiB. Results are printed as a Markdown table; with
 `--write-readme` they replace the block between the benchmark markers in README.md.
+
+    .venv/bin/python scripts/benchmark.py --scale 100
+
+measures instead how validation scales: a synthetic data set 100 × today's (generated in a
+throw-away folder from data/, never committed: every fact row copied with a "giả lập k" breakdown
+or a suffixed id, so the copies stay valid and keys stay unique) is validated and loaded by
+`dxreport validate` in a subprocess; wall time and peak memory are printed (target < 1.5 GiB).
 """
 
 from __future__ import annotations
@@ -159,13 +166,80 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+# The fact tables grow with the data; reference tables (units, pillars, indicators, sources,
+# budget) stay as they are. For each, how copy k keeps its key unique.
+SCALED = {
+    "observations": lambda row, k: {**row, "breakdown": f"{row['breakdown']} giả lập {k}".strip()},
+    "targets": lambda row, k: {**row, "target_id": f"{row['target_id']}-gl{k}"},
+    "assessments": lambda row, k: {**row, "target_id": f"{row['target_id']}-gl{k}"},
+    "tasks": lambda row, k: {**row, "task_id": f"{row['task_id']}-gl{k}"},
+    "documents": lambda row, k: {**row, "doc_id": f"{row['doc_id']}-gl{k}"},
+    "platforms": lambda row, k: {**row, "platform_no": str(int(float(row["platform_no"])) + 1000 * k)},
+}
+
+
+def scaled_data(target: Path, factor: int) -> dict[str, int]:
+    """data/ copied with every fact table `factor` times as long; returns the row counts."""
+    import csv
+
+    shutil.copytree(REPO / "data", target)
+    counts = {}
+    for name, copy in SCALED.items():
+        path = target / f"{name}.csv"
+        if not path.exists():
+            continue
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields, rows = reader.fieldnames, list(reader)
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            for k in range(1, factor):
+                writer.writerows(copy(row, k) for row in rows)
+        counts[name] = len(rows) * factor
+    return counts
+
+
+def run_scale(args) -> str:
+    python = sys.executable
+    dxreport = str(Path(python).with_name("dxreport"))
+    times, peaks = [], []
+    with tempfile.TemporaryDirectory(prefix="dxbench-scale-") as tmp:
+        folder = Path(tmp) / "data"
+        counts = scaled_data(folder, args.scale)
+        size = sum(p.stat().st_size for p in folder.glob("*.csv"))
+        for i in range(args.runs):
+            t, m = measure([dxreport, "validate", "--data-dir", str(folder)], dict(os.environ))
+            times.append(t)
+            peaks.append(m)
+            print(f"run {i + 1}: validate {t:.2f}s, peak {m / 2**20:.0f} MiB", file=sys.stderr)
+    peak = max(peaks) / 2**20
+    return "\n".join([
+        f"Scale (`scripts/benchmark.py --scale {args.scale}`, {args.runs} runs; "
+        f"{platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}): "
+        f"data/ × {args.scale}, {counts.get('observations', 0):,} observations, "
+        f"{sum(counts.values()):,} fact rows, {size / 2**20:.1f} MiB of CSV.",
+        "",
+        "| step | median | min–max | peak memory |",
+        "|---|---:|---:|---|",
+        f"| `dxreport validate` (read, check every rule) | {statistics.median(times):.2f} s | "
+        f"{min(times):.2f}–{max(times):.2f} s | **{peak:.0f} MiB** (target < 1,5 GiB) |",
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--period", default="2023-Q3")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument("--scale", type=int, default=0, metavar="N",
+                        help="measure only validation of a synthetic data set N × today's (e.g. 100)")
     args = parser.parse_args()
+    if args.scale:
+        print(run_scale(args))
+        return
     result = run(args)
     text = table(result)
     print(text)

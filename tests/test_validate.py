@@ -322,3 +322,22 @@ def test_province_and_unit_codes_must_be_slugs(data_dir, code):
     issues = [i for i in issues_for(data_dir) if i.rule == validate.R_SLUG]
     assert {(i.file, i.line, i.column) for i in issues} == {("units.csv", 2, "unit_id"), ("units.csv", 2, "province")}
     assert code not in known_provinces(data_dir)  # never handed to a build as a path
+
+
+def test_table_rows_for_quick_decisions_tolerate_a_bom_and_name_a_broken_file(data_dir):
+    from dxreport import schema
+    from dxreport.files import table_rows
+
+    path = data_dir / "observations.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    rows = table_rows(data_dir, schema.OBSERVATIONS)
+    assert rows[0]["province"] == "nghe-an" and rows[0]["as_of"] == "2022-12-31"
+    path.write_bytes(path.read_text(encoding="utf-8-sig").replace("giả lập", "Hà Tĩnh").encode("cp1258", "replace"))
+    with pytest.raises(DataValidationError, match="observations.csv"):
+        table_rows(data_dir, schema.OBSERVATIONS)
+
+
+def test_build_with_a_missing_data_dir_says_so_not_unknown_province(tmp_path, capsys):
+    assert main(["build", "--data-dir", str(tmp_path / "khong-co"), "--format", "html"]) == 1
+    err = capsys.readouterr().err
+    assert "không tồn tại" in err and "--data-dir" in err and "không hợp lệ" not in err

@@ -321,3 +321,25 @@ def test_a_replaced_row_keeps_every_other_line_byte_for_byte(template, data_dir)
     ingest(template, data_dir, replace=True)
     changed = [(a, b) for a, b in zip(lines, path.read_text(encoding="utf-8").splitlines()) if a != b]
     assert len(changed) == 1 and ",41.5," in changed[0][0] and ",40," in changed[0][1]
+
+
+def test_excel_error_cells_and_out_of_range_dates_are_named_not_warned(template, data_dir, recwarn):
+    book = load_workbook(template)
+    sheet = book["Hạ tầng số"]
+    row = find_row(sheet, "bbdd_toc_do")
+    sheet.cell(row, COL["value"], "#N/A").data_type = "e"
+    other = find_row(sheet, "ho_gd_cap_quang")
+    sheet.cell(other, COL["value"], 50)
+    sheet.cell(other, COL["source"], SOURCE)
+    sheet.cell(other, COL["as_of"], 7450068417816941).number_format = "dd/mm/yyyy"
+    book.save(template)
+    issues = refused(template, data_dir)
+    assert {(i.line, i.column, i.rule) for i in issues} == {(row, "Giá trị", "ô lỗi của Excel"),
+                                                            (other, "Tính đến ngày", "ô lỗi của Excel")}
+    assert not [w for w in recwarn if "openpyxl" in str(w.filename)]
+
+
+def test_numbers_are_stored_without_exponents(template, data_dir):
+    fill(template, "Hạ tầng số", "bbdd_toc_do", value=0.00001, source=SOURCE)
+    ingest(template, data_dir)
+    assert ",0.00001," in (data_dir / "observations.csv").read_text(encoding="utf-8")

@@ -1,6 +1,10 @@
 """Reading the tables of `data/`.
 
-`read_raw` gives every cell as text, exactly as written, for the validator to judge;
+`read_raw` gives every cell as text, as written (UTF-8 with or without a BOM, NFC-normalised,
+blanks around cells dropped), for the validator to judge; a file that cannot be read as such
+(empty, another encoding, broken quoting, a cell over 131,072 characters, ragged rows) becomes
+issues naming the file and line, never an exception. A missing or unreadable folder raises
+`DataDirError`.
 `load` validates, then converts the typed columns (numbers to float, dates to datetime64,
 booleans to bool). Loaded data is memoised on the files' size and mtime, so the chapters
 that share a warm kernel read and validate the tables once per build.
@@ -53,7 +57,8 @@ def _decode(table: schema.Table, raw: bytes) -> tuple[str | None, list[DataIssue
 
 
 def parse_csv(table: schema.Table, text: str) -> tuple[pd.DataFrame | None, list[DataIssue]]:
-    """Cells as NFC text, indexed by the line on which each row starts (the header is line 1)."""
+    """Cells as NFC text without surrounding blanks, indexed by the line on which each row starts
+    (the header is line 1)."""
     import csv
     import io
 
@@ -71,7 +76,7 @@ def parse_csv(table: schema.Table, text: str) -> tuple[pd.DataFrame | None, list
         start = reader.line_num + 1
         for row in reader:
             if row and not (len(row) == 1 and not row[0].strip()):
-                rows.append(row)
+                rows.append([cell.strip() for cell in row])
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as exc:
@@ -106,44 +111,50 @@ def read_raw(data_dir: str | Path | None) -> tuple[dict[str, pd.DataFrame], list
     frames: dict[str, pd.DataFrame] = {}
     issues: list[DataIssue] = []
     for table in schema.ALL:
-        frames[table.name] = _empty(table)
         path = folder / table.file
-        if not path.exists():
-            if not table.optional:
-                issues.append(DataIssue(table.file, None, None, "thiếu tệp", None,
-                                        f"không tìm thấy tệp {table.file} trong {folder.name}/"))
-            continue
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                issues.append(DataIssue(table.file, None, None, R_BROKEN, None,
-                                        f"tệp lớn hơn {MAX_FILE_BYTES // 2**20} MiB; không phải một bảng dữ liệu"))
-                continue
-            raw = path.read_bytes()
-        except OSError as exc:
-            issues.append(DataIssue(table.file, None, None, R_UNREADABLE, None,
-                                    f"không đọc được tệp: {exc.strerror or exc}"))
-            continue
-        text, found = _decode(table, raw)
-        if text is not None:
-            frame, found = parse_csv(table, text)
-        if found:
-            issues += found
-            continue
-        missing = [c for c in table.names if c not in frame.columns]
-        extra = [c for c in frame.columns if c not in table.names]
-        for name in missing:
-            issues.append(DataIssue(table.file, 1, name, "thiếu cột", None, f"thiếu cột {name!r} ở dòng tiêu đề"))
-            frame[name] = ""
-        for name in extra:
-            issues.append(DataIssue(table.file, 1, name, "cột lạ", None,
-                                    f"cột {name!r} không có trong mô tả bảng (data/README.md)"))
-        frame = frame[table.names].map(lambda s: s.strip() if isinstance(s, str) else s)
-        if table.name == schema.OBSERVATIONS.name and frame.empty:
-            issues.append(DataIssue(table.file, None, None, R_NO_ROWS, None,
-                                    "tệp chỉ có dòng tiêu đề, không có số liệu nào; báo cáo dựng từ tệp này sẽ "
-                                    "trống (khôi phục tệp từ git hoặc bản sao lưu)"))
-        frames[table.name] = frame
+        frames[table.name] = frame = _read_table(table, path, folder, issues)
+        if frame is None:
+            frames[table.name] = _empty(table)
     return frames, issues
+
+
+def _read_table(table: schema.Table, path: Path, folder: Path, issues: list[DataIssue]) -> pd.DataFrame | None:
+    """One table as text, or None (with its issues added) when it is absent or cannot be read."""
+    if not path.exists():
+        if not table.optional:
+            issues.append(DataIssue(table.file, None, None, "thiếu tệp", None,
+                                    f"không tìm thấy tệp {table.file} trong {folder.name}/"))
+        return None
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            issues.append(DataIssue(table.file, None, None, R_BROKEN, None,
+                                    f"tệp lớn hơn {MAX_FILE_BYTES // 2**20} MiB; không phải một bảng dữ liệu"))
+            return None
+        raw = path.read_bytes()
+    except OSError as exc:
+        issues.append(DataIssue(table.file, None, None, R_UNREADABLE, None,
+                                f"không đọc được tệp: {exc.strerror or exc}"))
+        return None
+    text, found = _decode(table, raw)
+    if text is not None:
+        frame, found = parse_csv(table, text)
+    if found:
+        issues += found
+        return None
+    missing = [c for c in table.names if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in table.names]
+    for name in missing:
+        issues.append(DataIssue(table.file, 1, name, "thiếu cột", None, f"thiếu cột {name!r} ở dòng tiêu đề"))
+        frame[name] = ""
+    for name in extra:
+        issues.append(DataIssue(table.file, 1, name, "cột lạ", None,
+                                f"cột {name!r} không có trong mô tả bảng (data/README.md)"))
+    frame = frame[table.names]
+    if table.name == schema.OBSERVATIONS.name and frame.empty:
+        issues.append(DataIssue(table.file, None, None, R_NO_ROWS, None,
+                                "tệp chỉ có dòng tiêu đề, không có số liệu nào; báo cáo dựng từ tệp này sẽ "
+                                "trống (khôi phục tệp từ git hoặc bản sao lưu)"))
+    return frame
 
 
 def _typed(table: schema.Table, frame: pd.DataFrame) -> pd.DataFrame:

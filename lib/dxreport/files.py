@@ -60,3 +60,24 @@ def known_provinces(data_dir: str | Path | None = None) -> list[str]:
         if issues:
             raise DataValidationError(issues) from None
         raise
+
+
+def table_rows(data_dir: str | Path | None, table: schema.Table) -> list[dict[str, str]]:
+    """The rows of one table as dicts of NFC text, read without pandas (BOM tolerated).
+
+    For the build's quick decisions (the default period) before the full validation: a file that
+    cannot be read raises the validator's `DataValidationError` instead of a traceback.
+    """
+    folder = check_folder(data_dir)
+    try:
+        with (folder / table.file).open(encoding="utf-8-sig", newline="") as handle:
+            return [{unicodedata.normalize("NFC", k or "").strip(): unicodedata.normalize("NFC", v or "").strip()
+                     for k, v in row.items() if isinstance(v, str)} for row in csv.DictReader(handle)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        from .errors import DataValidationError
+        from .validate import validate_dir
+
+        issues = validate_dir(folder)
+        if issues:
+            raise DataValidationError(issues) from None
+        raise

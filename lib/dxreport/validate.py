@@ -3,10 +3,16 @@
 Everything runs lazily and returns every broken rule at once as `DataIssue`s naming file, line,
 column, rule and value, in Vietnamese. Cells are validated as text, before any conversion, so a
 malformed number such as "3,4" is reported instead of silently becoming NaN.
+
+Beyond each table's own schema: references between tables, every source citation naming an
+entry of sources.csv, province and unit codes as slugs (they become paths), no negative counts,
+no date before 1990 and no date of a past event after today (`today` is injectable).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -101,7 +107,33 @@ def build_schema(table: schema.Table) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, unique=list(table.key) or None, report_duplicates="all", name=table.file)
 
 
+_SCHEMA_CACHE: dict[tuple[str, str], list[DataIssue]] = {}
+_CACHED_CELLS = 50_000
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """The exact cells, column names and line numbers of a text frame."""
+    h = hashlib.sha256()
+    h.update(json.dumps([list(map(str, frame.columns)), [int(i) for i in frame.index]]).encode())
+    for column in frame.columns:
+        h.update(b"\x1e" + "\x1f".join(frame[column].astype(str)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
 def _schema_issues(table: schema.Table, frame: pd.DataFrame) -> list[DataIssue]:
+    """pandera's verdict on one table, remembered for identical cells (pandera is the slow part:
+    an ingest or a second validation re-checks eleven unchanged tables)."""
+    if frame.size > _CACHED_CELLS:  # hashing a large table costs about what checking it does
+        return _run_schema(table, frame)
+    key = (table.name, _fingerprint(frame))
+    if key not in _SCHEMA_CACHE:
+        if len(_SCHEMA_CACHE) >= 64:
+            _SCHEMA_CACHE.pop(next(iter(_SCHEMA_CACHE)))
+        _SCHEMA_CACHE[key] = _run_schema(table, frame)
+    return list(_SCHEMA_CACHE[key])
+
+
+def _run_schema(table: schema.Table, frame: pd.DataFrame) -> list[DataIssue]:
     try:
         build_schema(table).validate(frame, lazy=True)
         return []
@@ -144,8 +176,11 @@ class _Rules:
                                    key=len, reverse=True)
 
     def flag(self, table: str, mask: pd.Series, column: str, rule: str, message, value_col: str | None = None):
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
         frame = self.f[table]
-        for line, row in frame[mask.fillna(False).astype(bool)].iterrows():
+        for line, row in frame[mask].iterrows():
             text = message(row) if callable(message) else message
             value = row[value_col or column] if (value_col or column) in row else None
             self.issues.append(DataIssue(f"{table}.csv", int(line), column, rule, value, text))

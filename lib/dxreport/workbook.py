@@ -97,6 +97,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 R_FORMULA = "ô chứa công thức"
 R_FORMULA_TEXT = "chữ bắt đầu bằng ký tự công thức"
+R_ERROR_CELL = "ô lỗi của Excel"
 R_OUTSIDE = "ngày ngoài kỳ"
 R_CHANGED = "số liệu đã có, giá trị khác"
 R_WHO = "thiếu người gửi bản sửa"
@@ -257,15 +258,17 @@ def _print_setup(sheet) -> None:
 
 
 def _save_atomic(book: Workbook, output: Path) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=output.resolve().parent)
-    os.close(handle)
+    tmp = None
     try:
+        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".xlsx", dir=output.resolve().parent)
+        os.close(handle)
         book.save(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, output)
     except OSError as exc:
         raise TemplateOutputError(f"Không ghi được {output}: {exc.strerror or exc}") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp and os.path.exists(tmp):
             os.unlink(tmp)
 
 
@@ -312,8 +315,10 @@ def _cell_text(value) -> str:
 
 
 def _number_text(value: float) -> str:
-    value = float(value)
-    return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
+    """The shortest text that reads back as the same float, never in exponent form (1e-05)."""
+    import numpy as np
+
+    return np.format_float_positional(float(value) + 0.0, trim="-")  # + 0.0 turns -0.0 into 0.0
 
 
 @dataclass(frozen=True)
@@ -399,11 +404,17 @@ def _meta(book: _Book) -> dict:
 
 def _read_rows(path: Path, known_provinces: set[str]) -> tuple[dict, list[_Row]]:
     """The workbook's `_meta`, and every filled row with the issues only a workbook can have."""
-    book = _Book(path)
-    try:
-        return _read_book(book, known_provinces)
-    finally:
-        book.close()
+    import warnings
+
+    with warnings.catch_warnings():
+        # openpyxl warns in English about odd cells (a date serial out of range...); each such
+        # cell is reported below in Vietnamese instead
+        warnings.simplefilter("ignore")
+        book = _Book(path)
+        try:
+            return _read_book(book, known_provinces)
+        finally:
+            book.close()
 
 
 def _read_book(book: _Book, known_provinces: set[str]) -> tuple[dict, list[_Row]]:
@@ -469,6 +480,11 @@ def _parse_row(where: str, line: int, cells: dict, province: str, period: period
             issues.append(DataIssue(where, line, HEADER[key], R_FORMULA, _short(value),
                                     f"ô {LETTER[key]}{line} chứa công thức; chỉ nhập số, ngày hoặc chữ "
                                     "(chép rồi dán giá trị, không dán công thức)"))
+            value = None
+        elif getattr(cell, "data_type", None) == "e":
+            formula = True
+            issues.append(DataIssue(where, line, HEADER[key], R_ERROR_CELL, _short(value),
+                                    f"ô {LETTER[key]}{line} chứa lỗi của Excel ({value}); nhập lại giá trị"))
             value = None
         values[key] = value
     if not formula and all(values[k] in (None, "") for k in FIGURE_KEYS):
@@ -570,7 +586,7 @@ def _ingest_locked(path: Path, folder: Path, replace: bool, by: str, today: date
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     for row in rows:
         problems += row.issues
-        if any(i.rule == R_FORMULA for i in row.issues):
+        if any(i.rule in (R_FORMULA, R_ERROR_CELL) for i in row.issues):
             continue  # the formula is the problem; what the row would lack without it is noise
         obs = dict(row.obs)
         obs["unit"] = indicators["unit"].get(obs["indicator_id"], "")
@@ -644,12 +660,17 @@ def _ingest_locked(path: Path, folder: Path, replace: bool, by: str, today: date
             problems.append(issue)
     if problems:
         raise DataValidationError(_unique(problems))
-    with _deferred_interrupt():
-        if revisions:
-            _append_rows(folder / schema.REVISIONS.file, schema.REVISIONS.names, revisions)
-        if new_sources:
-            _append_rows(folder / schema.SOURCES.file, schema.SOURCES.names, new_sources)
-        _write_observations(folder / schema.OBSERVATIONS.file, columns, replaced, new_rows)
+    try:
+        with _deferred_interrupt():
+            if revisions:
+                _append_rows(folder / schema.REVISIONS.file, schema.REVISIONS.names, revisions)
+            if new_sources:
+                _append_rows(folder / schema.SOURCES.file, schema.SOURCES.names, new_sources)
+            _write_observations(folder / schema.OBSERVATIONS.file, columns, replaced, new_rows)
+    except OSError as exc:
+        raise IngestError(f"Không ghi được vào thư mục dữ liệu {folder}: {exc.strerror or exc} "
+                          f"({getattr(exc, 'filename', '') or ''}). observations.csv chưa thay đổi; "
+                          "kiểm tra quyền ghi và chỗ trống trên đĩa rồi chạy lại.") from None
     return IngestResult(len(new_rows), len(replaced), len(new_sources))
 
 
@@ -745,7 +766,10 @@ def data_lock(folder: Path, timeout: float = 120):
         return
     import time
 
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise IngestError(f"Không mở được thư mục dữ liệu {folder}: {exc.strerror or exc}.") from None
     try:
         deadline = time.monotonic() + timeout
         while True:
