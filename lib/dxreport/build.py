@@ -23,7 +23,6 @@ brings it up to date. Nothing the build did not make is deleted.
 
 from __future__ import annotations
 
-import csv
 import errno
 import json
 import os
@@ -62,17 +61,20 @@ class BuildResult:
 
 
 def _series_dates(folder: Path, province: str) -> list[tuple[tuple, date]]:
-    """(indicator, breakdown) and as_of of each figure of a province, read without pandas."""
-    path = folder / "observations.csv"
+    """(indicator, breakdown) and as_of of each figure of a province, read without pandas
+    (BOM tolerated, NFC; an unreadable file raises the validator's message)."""
+    from . import schema
+    from .files import table_rows
+
+    if not (folder / schema.OBSERVATIONS.file).exists():
+        return []
     rows = []
-    if path.exists():
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("province") == province:
-                    try:
-                        rows.append(((row["indicator_id"], row.get("breakdown", "")), date.fromisoformat(row["as_of"])))
-                    except (KeyError, ValueError):
-                        continue  # the validator reports it
+    for row in table_rows(folder, schema.OBSERVATIONS):
+        if row.get("province") == province:
+            try:
+                rows.append(((row["indicator_id"], row.get("breakdown", "")), date.fromisoformat(row["as_of"])))
+            except (KeyError, ValueError):
+                continue  # the validator reports it
     return rows
 
 
