@@ -110,7 +110,7 @@ def test_nothing_published_reveals_the_machine(built):
 def test_report_folder_holds_only_the_readers_files_world_readable(built):
     root, result = built
     out = result.out_dir
-    assert sorted(p.name for p in out.iterdir()) == ["bao-cao.docx", "bao-cao.html", "bao-cao.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == ["bao-cao.docx", "bao-cao.html", "bao-cao.pdf", "kiem-tra-so-lieu.xlsx"]
     assert stat.S_IMODE(out.stat().st_mode) == 0o755
     assert {stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()} == {0o644}
     assert sorted(p.name for p in out.parent.iterdir()) == ["2023-Q3"]  # no lock, staging or manifest beside it
@@ -137,7 +137,8 @@ def test_force_damaged_cache_and_a_partial_format_build(tmp_path):
     html_before = (forced.out_dir / "bao-cao.html").read_bytes()
     pdf = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("pdf",))
     assert pdf.executed == [CHAPTER] and pdf.cached == []  # the damaged entry was discarded and rerun
-    assert sorted(p.name for p in pdf.out_dir.iterdir()) == ["bao-cao.docx", "bao-cao.html", "bao-cao.pdf"]
+    assert sorted(p.name for p in pdf.out_dir.iterdir()) == ["bao-cao.docx", "bao-cao.html", "bao-cao.pdf",
+                                                           "kiem-tra-so-lieu.xlsx"]
     assert (pdf.out_dir / "bao-cao.html").read_bytes() == html_before
     assert pdf.kept == {"html": True, "docx": True}
     again = build("nghe-an", "2023-Q3", root=root, progress=False)

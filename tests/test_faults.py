@@ -128,7 +128,7 @@ def _assert_recovers(root: Path, before: dict[str, bytes], live: tuple[str, ...]
     assert again.returncode == 0, again.stderr
     assert "Không có thay đổi" in again.stdout  # the published report is still current
     assert _staging(root) == sorted(live)
-    assert sorted(_snapshot(root)) == ["bao-cao.html"]
+    assert sorted(_snapshot(root)) == ["bao-cao.html", "kiem-tra-so-lieu.xlsx"]  # the check sheet stays beside the report
     assert "Hạ tầng số" in (root / "outputs" / "nghe-an" / PERIOD / "bao-cao.html").read_text(encoding="utf-8")
 
 
