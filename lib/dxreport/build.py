@@ -37,6 +37,8 @@ class BuildResult:
     cached: list[str] = field(default_factory=list)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds spent in validate, execute, render
+    remarks: list[str] = field(default_factory=list)  # why the report is a draft (file:line), font fallback
+    draft: bool = False
 
 
 def _default_period(folder: Path, province: str) -> periods.Period:
@@ -106,7 +108,10 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     params = {"province": province, "period": chosen.code, "data_dir": _data_dir_param(paths, folder)}
     keys = {nb.name: cache.key("chapter", cache.notebook_hash(nb), province, chosen.code, code, data)
             for nb in chapter_paths}
-    render_key = cache.key("render", keys, formats, engine_used, code, data)
+    from .official import inputs_hash
+
+    render_key = cache.key("render", keys, formats, engine_used, code, data,
+                           inputs_hash(folder, province, chosen.code))
     out_dir = paths.report_dir(province, chosen.code)
     result = BuildResult(province, chosen.code, out_dir, engine_used)  # engine: "quarto" | "pandoc"
 
@@ -114,6 +119,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     expected = [out_dir / f"{OUTPUT_NAME}.{f}" for f in formats]
     if not force and manifest.get("render_key") == render_key and all(p.exists() for p in expected):
         result.skipped, result.files = True, expected
+        result.remarks, result.draft = manifest.get("remarks", []), manifest.get("draft", False)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -124,6 +130,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
         manifest = {
             "province": province, "period": chosen.code, "engine": result.engine, "formats": list(formats),
             "render_key": render_key, "chapters": keys, "data_hash": data, "code_hash": code,
+            "remarks": result.remarks, "draft": result.draft,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         swap_in(tmp, out_dir)
@@ -172,6 +179,10 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, p
 
             data = load(folder)  # refuses invalid data; the kernels boot meanwhile
             result.phases["validate"] = time.perf_counter() - clock
+            meta = title_meta(data, params["province"], chosen)
+            from . import official
+
+            names = [nb.name for nb in chapter_paths]
             futures = {}
 
             def finished(name: str) -> Path:
@@ -184,7 +195,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, p
                     prepared = render.prepare(executed, work / name)
                 if result.engine != "pandoc":
                     return prepared
-                md = render.chapter_markdown(prepared, work)
+                md = official.place_chapter(render.chapter_markdown(prepared, work), meta.official,
+                                            official.chapter_number(names, name))
                 if "pdf" in formats:
                     render.chapter_typst(md, work)
                 return md
@@ -204,7 +216,9 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, p
             if pool is not None and not closed:
                 pool.close()
     clock = time.perf_counter()
-    meta = title_meta(data, params["province"], chosen)
+    if meta.official is not None:
+        result.draft = meta.official.draft
+        result.remarks = official.remark_lines(meta.official, paths.root)
     if result.engine == "pandoc":
         result.files = render.render_pandoc(parts, work, meta, formats, tmp)
     else:
@@ -246,21 +260,12 @@ def strip_papermill(path: Path) -> None:
 
 
 def title_meta(data, province: str, chosen: periods.Period):
-    import pandas as pd
-
-    from . import fmt
+    from . import fmt, official
     from .render import Meta
 
     name = data.province_name(province)
-    units = data.units
-    end = pd.Timestamp(chosen.end)
-    issuers = units[(units["province"] == province) & (units["role"] == "cơ quan báo cáo")]
-    valid = issuers[(issuers["valid_from"].isna() | (issuers["valid_from"] <= end))
-                    & (issuers["valid_to"].isna() | (issuers["valid_to"] >= end))]
-    pick = valid if not valid.empty else issuers.sort_values("valid_from")
-    issuer = pick.iloc[-1]["name_vi"] if not pick.empty else f"UBND tỉnh {name}"
-    if name not in issuer:  # "Sở Thông tin và Truyền thông" -> "... tỉnh Nghệ An"
-        issuer = f"{issuer} tỉnh {name}"
+    doc = official.document(data, province, chosen, data.folder)  # issuer as of the period's end
+    issuer = doc.issuer_full
     return Meta(
         title="BÁO CÁO",
         subtitle=f"Kết quả chuyển đổi số tỉnh {name} {chosen.label_vi}",
@@ -268,6 +273,7 @@ def title_meta(data, province: str, chosen: periods.Period):
         cutoff=f"Số liệu tính đến ngày {fmt.day(chosen.end)}",
         date=f"{name}, {chosen.label_vi}",
         sources_markdown=sources_markdown(data, province, chosen),
+        official=doc,
     )
 
 
@@ -294,8 +300,9 @@ def sources_markdown(data, province: str, chosen: periods.Period) -> str:
 
     for _, row in sources.sort_values(["kind", "issued"], na_position="last").iterrows():
         when = f", {fmt.day(row['issued'].date())}" if not pd.isna(row["issued"]) else ""
-        issuer = f" — {row['issuer']}" if row["issuer"] else ""
-        lines.append(f"1. {row['title_vi']}{issuer}{when}. ({row['location']})")
+        issuer = f", {row['issuer']}" if row["issuer"] else ""
+        link = f" <{row['location']}>" if str(row["location"]).startswith("http") else ""  # never a file name
+        lines.append(f"1. {row['title_vi']}{issuer}{when}.{link}")
     if len(lines) == 2:
         lines.append("Không có nguồn nào được trích dẫn trong kỳ báo cáo.")
     return "\n".join(lines)

@@ -108,6 +108,10 @@ def _build(args) -> int:
               f"{result.seconds:.1f} giây ({len(result.executed)} chương chạy, {len(result.cached)} chương dùng lại):")
     for path in result.files:
         print(f"  {path}")
+    if result.draft:
+        print("Báo cáo là DỰ THẢO (mỗi trang ghi “DỰ THẢO”). Còn phải xử lý:", file=sys.stderr)
+    for line in result.remarks:
+        print(f"  - {line}", file=sys.stderr)
     return 0
 
 

@@ -382,3 +382,81 @@ def appendix_tasks(ch: Chapter) -> list:
         out.append(ch.table(frame.reset_index(drop=True), f"Nhiệm vụ theo {plan}", ch.cite_parts(group["source"]),
                             align=["r", "l", "l", "l", "l", "l"], widths=[5, 35, 16, 10, 22, 12]))
     return out
+
+
+# -- the leadership part and the first two appendices of the review (documents, platforms) ---------
+
+KIND_ORDER = ("Nghị quyết", "Chỉ thị", "Kế hoạch", "Quyết định", "Công văn", "Văn bản")
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _documents(ch: Chapter, since=None) -> pd.DataFrame:
+    docs = ch.data.documents
+    rows = docs[(docs["province"] == ch.province) & docs["issued"].notna()
+                & (docs["issued"] <= pd.Timestamp(ch.until))]
+    if since is not None:
+        rows = rows[rows["issued"] >= pd.Timestamp(since)]
+    order = {k: i for i, k in enumerate(KIND_ORDER)}
+    return rows.assign(_k=rows["kind"].map(lambda k: order.get(k, len(order)))).sort_values(["_k", "issued"])
+
+
+def leadership(ch: Chapter) -> list:
+    """Documents of direction issued in the period, as the review's 'Sự lãnh đạo, chỉ đạo' opens."""
+    rows = _documents(ch, ch.period.start)
+    total = _documents(ch)
+    ch.shown.append(("van_ban/trong_ky", str(len(rows))))
+    if rows.empty:
+        text = (f"{_upper_first(ch.period.within_vi)}, dữ liệu chưa ghi nhận văn bản chỉ đạo, điều hành mới về chuyển đổi số "
+                f"của tỉnh {ch.province_name}.")
+        if not total.empty:
+            text += (f" Tính đến {fmt.day(ch.until)}, các văn bản đã ban hành được liệt kê tại Phụ lục 1.")
+        return [ch.text(text)]
+    counts = rows.groupby("kind", sort=False).size()
+    parts = ", ".join(f"{fmt.number(n, 0)} {k.lower()}" for k, n in counts.items())
+    out = [ch.text(f"{_upper_first(ch.period.within_vi)}, tỉnh {ch.province_name} đã ban hành {parts} "
+                   "về chuyển đổi số (danh mục đầy đủ tại Phụ lục 1):")]
+    frame = pd.DataFrame({
+        "Số, ký hiệu": rows["number"].where(rows["number"] != "", rows["doc_id"]),
+        "Ngày ban hành": rows["issued"].map(lambda d: fmt.day(d.date())),
+        "Cơ quan ban hành": rows["issuer"], "Trích yếu": rows["title_vi"],
+    })
+    out.append(ch.table(frame.reset_index(drop=True), f"Văn bản chỉ đạo, điều hành ban hành {ch.period.within_vi}",
+                        ch.cite_parts(rows["source"]), align=["l", "r", "l", "l"], widths=[16, 14, 20, 50]))
+    return out
+
+
+def appendix_documents(ch: Chapter) -> list:
+    """Appendix 1 of the review: directives, plans and decisions issued up to the period's end."""
+    rows = _documents(ch)
+    if rows.empty:
+        return [ch.text(f"Chưa có văn bản chỉ đạo, điều hành nào được ghi nhận tính đến {fmt.day(ch.until)}.")]
+    table = []
+    for group_no, (kind, group) in enumerate(rows.groupby("_k", sort=True)):
+        table.append([_ROMAN[group_no] if group_no < len(_ROMAN) else str(group_no + 1),
+                      group["kind"].iloc[0].upper(), "", ""])
+        for i, (_, r) in enumerate(group.iterrows(), start=1):
+            table.append([str(i), r["number"] or r["doc_id"], fmt.day(r["issued"].date()), r["title_vi"]])
+    frame = pd.DataFrame(table, columns=["STT", "Số, ký hiệu", "Ngày ban hành", "Trích yếu"])
+    ch.shown.append(("van_ban/luy_ke", str(len(rows))))
+    return [ch.table(frame, f"Văn bản chỉ đạo, điều hành về chuyển đổi số tính đến {fmt.day(ch.until)}",
+                     ch.cite_parts(rows["source"]), align=["l", "l", "r", "l"], widths=[7, 20, 14, 59])]
+
+
+def appendix_platforms(ch: Chapter) -> list:
+    """Appendix 2 of the review: shared platforms and systems of the province's state bodies."""
+    rows = ch.data.platforms
+    rows = rows[rows["province"] == ch.province].sort_values("platform_no")
+    if rows.empty:
+        return [ch.text(f"Chưa có danh sách nền tảng, hệ thống dùng chung của tỉnh {ch.province_name} trong dữ liệu.")]
+    frame = pd.DataFrame({
+        "TT": rows["platform_no"].map(lambda v: fmt.number(v, 0)), "Tên hệ thống": rows["name_vi"],
+        "Đơn vị chủ trì triển khai": rows["owner"], "Hình thức triển khai": rows["mode"],
+    })
+    ch.shown.append(("nen_tang", str(len(rows))))
+    return [ch.table(frame.reset_index(drop=True), f"Nền tảng, hệ thống dùng chung trong các cơ quan nhà nước "
+                                                   f"của tỉnh {ch.province_name}",
+                     ch.cite_parts(rows["source"]), align=["r", "l", "l", "l"], widths=[6, 44, 25, 25])]
