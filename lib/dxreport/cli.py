@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", required=True, help="tệp .xlsx sẽ tạo")
     t.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
 
+    d = sub.add_parser("draft", formatter_class=_VietnameseHelp, add_help=False,
+                       help="tạo bản nháp lời văn của kỳ (hạn chế, nhiệm vụ) từ số liệu",
+                       description="Viết data/bao-cao/<tỉnh>/<kỳ>.md: hạn chế và nhiệm vụ lấy từ số liệu, "
+                                   "nguyên nhân và kiến nghị để chỗ [[CẦN BỔ SUNG: ...]] cho chuyên viên viết.")
+    _localise(d)
+    d.add_argument("--province", default="nghe-an", help="mã tỉnh (mặc định: nghe-an)")
+    d.add_argument("--period", required=True, help="kỳ báo cáo, ví dụ 2023-Q3, 2023-10")
+    d.add_argument("--force", action="store_true", help="ghi đè tệp lời văn đã có")
+    d.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+
     i = sub.add_parser("ingest", formatter_class=_VietnameseHelp, add_help=False, help="nhập số liệu từ tệp Excel đã điền",
                        description="Kiểm tra tệp Excel đã điền; chỉ ghi thêm vào observations.csv khi mọi dòng hợp lệ.")
     _localise(i)
@@ -144,7 +154,15 @@ def _ingest(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _build, "validate": _validate, "template": _template, "ingest": _ingest}
+def _draft(args) -> int:
+    from .draft import write
+
+    path = write(args.province, args.period, args.data_dir, args.force)
+    print(f"Đã tạo bản nháp lời văn {path}. Điền các chỗ [[CẦN BỔ SUNG: ...]] rồi dựng lại báo cáo.")
+    return 0
+
+
+COMMANDS = {"build": _build, "validate": _validate, "template": _template, "ingest": _ingest, "draft": _draft}
 
 if __name__ == "__main__":
     sys.exit(main())

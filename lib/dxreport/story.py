@@ -156,7 +156,7 @@ TOKEN = re.compile(
 DATE = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}/\d{4}\b")
 # a number right after these words is a date part, an item or a document number, not a figure
 NOT_FIGURE_BEFORE = re.compile(
-    r"(?:ngày|tháng|năm|quý|giai đoạn|số|điều|khoản|điểm|mục|phụ lục|chương|phần|kỳ|lần|thứ|đợt|nghị định|"
+    r"(?:ngày|tháng|năm|quý|giai đoạn|số|điều|khoản|điểm|mục|phụ lục|chương|phần|kỳ|lần|đợt|nghị định|"
     r"thông tư|quyết định|kế hoạch|chỉ thị|nghị quyết|công văn|văn bản|đề án|tiểu mục|trang|giờ|tuổi)\s*$",
     re.I)
 SCALE = {"nghìn": 1e3, "triệu": 1e6, "tỷ": 1e9}
@@ -225,6 +225,13 @@ def figures_for(data, province: str, end) -> Figures:
             out.add(abs(after - before))
             out.add(round(abs(after - before), 2))
     targets = data.targets[data.targets["province"] == province]
+    latest = obs.drop_duplicates(["indicator_id", "breakdown"], keep="last").set_index(["indicator_id", "breakdown"])
+    for t in targets.itertuples(index=False):  # "còn thiếu 0,44 điểm phần trăm" to reach a target
+        key = (t.indicator_id, t.breakdown)
+        if key in latest.index and not pd.isna(t.value):
+            value = latest.loc[key, "value"]
+            if not pd.isna(value):
+                out.add(round(abs(t.value - value), 2))
     for column in ("value", "value_max"):
         for v in targets[column]:
             out.add(v)
@@ -279,24 +286,25 @@ def check_numbers(story: Story, figures: Figures) -> list[Remark]:
             written = match.group(0).strip()
             if written in allowed or written.replace(" ", "") in allowed:
                 continue
-            if NOT_FIGURE_BEFORE.search(text[: match.start()]):
+            if NOT_FIGURE_BEFORE.search(text[: match.start()]) or re.match(r"\s*tuổi\b", text[match.end():]):
                 continue
             a, da = parse_number(match.group("a"))
             scale = SCALE[match.group("scale").strip()] if match.group("scale") else 1.0
             if match.group("b"):
                 b, _ = parse_number(match.group("b"))
                 fractions.append((a, b))
-                if (a, b) in figures.pairs or (a * scale, b * scale) in figures.pairs:
+                _, db = parse_number(match.group("b"))
+                if any(round(x, da) == round(a * k, da) and round(y, db) == round(b * k, db)
+                       for x, y in figures.pairs for k in {1.0, scale}):
                     continue
-                if _matches(a * scale, da, figures.values) and _matches(b * scale, 0, figures.values):
-                    continue  # two figures of the data written as one ratio (values on different rows)
                 remarks.append(Remark(story.path, number, "number", written))
                 continue
             if not match.group("pct") and not match.group("scale") and da == 0 and a < 10:
                 continue
             if not match.group("pct") and da == 0 and 1900 <= a <= 2100 and "." not in match.group("a"):
                 continue  # a year
-            if _matches(a * scale, da, figures.values) or (scale > 1 and _matches(a, da, {v / scale for v in figures.values})):
+            if (_matches(a, da, figures.values) or _matches(a * scale, da, figures.values)
+                    or (scale > 1 and _matches(a, da, {v / scale for v in figures.values}))):
                 continue
             if match.group("pct") and any(b and round(100 * x / b, da) == a for x, b in fractions):
                 continue  # the share of a ratio written in the same line
