@@ -316,6 +316,7 @@ def _front_typst(doc: Document) -> str:
     if doc.to:
         to = f'#v(0.6em)\n#align(center)[#text(size: 14pt, {_typ("Kính gửi: " + "; ".join(doc.to))})]\n'
     return _raw("typst", (
+        "#set par(justify: false, first-line-indent: 0pt)\n"
         "#grid(columns: (43%, 57%), column-gutter: 0pt, align: center + top,\n"
         f"  [{joined}\n   #v(-0.5em) #line(length: 30%, stroke: 0.5pt) #v(0.1em)\n"
         f"   #text(size: 13pt, {_typ(doc.number_line)})],\n"
@@ -325,7 +326,8 @@ def _front_typst(doc: Document) -> str:
         f'   #text(size: 13pt, style: "italic", {_typ(doc.date_line)})],\n)\n'
         f"#v(1.2em)\n#align(center)[#text(size: 14pt, weight: \"bold\", {_typ(doc.doc_type)}) \\ "
         f"#text(size: 14pt, weight: \"bold\", {_typ(doc.abstract)})\n"
-        f"#v(0.1em) #line(length: 22%, stroke: 0.5pt)]\n{to}#v(0.8em)"))
+        f"#v(0.1em) #line(length: 22%, stroke: 0.5pt)]\n{to}#v(0.8em)\n"
+        "#set par(justify: true, first-line-indent: (amount: 1cm, all: true))"))
 
 
 def back_matter(doc: Document) -> str:
@@ -349,7 +351,7 @@ def back_matter(doc: Document) -> str:
     signs = " \\ ".join(f'#text(weight: "bold", {_typ(x)})' for x in sign_lines)
     name = f'\n   #v(5em) #text(weight: "bold", {_typ(doc.signer)})' if doc.signer else "\n   #v(5em)"
     typst_block = _raw("typst", (
-        "#v(1em)\n#block(breakable: false, grid(columns: (48%, 52%), align: (left + top, center + top),\n"
+        "#v(1em)\n#set par(justify: false, first-line-indent: 0pt)\n#block(breakable: false, grid(columns: (48%, 52%), align: (left + top, center + top),\n"
         f'  [#text(size: 12pt, weight: "bold", style: "italic", "Nơi nhận:") \\ #text(size: 11pt)[{items}]],\n'
         f"  [#text(size: 14pt)[{signs}{name}]],\n))"))
     return "\n".join([html_block, docx_block, typst_block])

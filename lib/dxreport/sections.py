@@ -28,10 +28,10 @@ def intro(ch: Chapter) -> list:
     rows = obs[(obs["province"] == ch.province) & obs["indicator_id"].isin(ids)
                & (obs["as_of"] <= pd.Timestamp(ch.until))]
     if rows.empty:
-        return [ch.text(f"Chưa có số liệu về {ch.spec.title.lower()} của tỉnh {ch.province_name} "
+        return [ch.text(f"Chưa có số liệu về {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                         f"tính đến {fmt.day(ch.until)}.")]
     newest = rows["as_of"].max().date()
-    return [ch.text(f"Mục này tổng hợp kết quả {ch.spec.title.lower()} của tỉnh {ch.province_name} "
+    return [ch.text(f"Mục này tổng hợp kết quả {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                     f"{ch.period.label_vi}, theo số liệu mới nhất tính đến {fmt.day(newest)} "
                     f"(mốc kỳ báo cáo: {fmt.day(ch.until)}).")]
 
@@ -113,7 +113,7 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
                               "value": [o.number for _, o in compared]})
         fig = charts.bars(frame, "label", "value", unit, target=target_value, color=charts.PALETTE["second"],
                           xmax=100 if unit == "%" else None)
-        out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {ind['name_vi'].lower()}. "
+        out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {narrative.lower_first(ind['name_vi'])}. "
                                   "Định nghĩa và ngày số liệu của mỗi tỉnh có thể khác nhau",
                              ch.cite_all([o for _, o in compared])))
     history = ch.history(indicator_id)
@@ -140,8 +140,8 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
     table.insert(0, "pillar_name", [names.loc[p, "name_vi"] for p in table.index])
     total = table[[MET, NOT_MET, NO_DATA]].sum(axis=1)
     parts = [narrative.tally_text(row.pillar_name, int(row[MET]), int(t)) for (_, row), t in zip(table.iterrows(), total)]
-    text = (f"Tính đến {fmt.day(ch.until)}, trong {int(total.sum())} mục tiêu có hiệu lực, tỉnh {ch.province_name} "
-            + "; ".join(parts) + ".")
+    text = (f"Tính đến {fmt.day(ch.until)}, trong {int(total.sum())} mục tiêu có hiệu lực, kết quả của tỉnh "
+            f"{ch.province_name} theo từng lĩnh vực như sau: " + "; ".join(parts) + ".")
     fig = charts.scorecard(table.reset_index(drop=True), label="pillar_name")
     shown = pd.DataFrame({
         "Trụ cột": table["pillar_name"], "Đạt": table[MET].map(lambda v: fmt.number(v, 0)),
@@ -155,7 +155,7 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
     return table, [
         ch.text(text),
         ch.figure(fig, f"Kết quả thực hiện mục tiêu theo trụ cột, tính đến {fmt.day(ch.until)}",
-                  f"Đánh giá của dxreport theo mục tiêu của {plans}"),
+                  f"Đánh giá theo mục tiêu của {plans}, từ số liệu mới nhất tính đến cuối kỳ"),
         ch.table(shown.reset_index(drop=True), "Số mục tiêu theo kết quả đánh giá", f"Mục tiêu: {plans}",
                  widths=[40, 12, 16, 20, 12]),
     ]
@@ -181,7 +181,7 @@ def other_indicators(ch: Chapter, section: Section) -> list:
         return [ch.text("Không có chỉ tiêu nào khác có số liệu hoặc mục tiêu trong kỳ báo cáo.")]
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     return [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
-            ch.table(frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "dxreport",
+            ch.table(frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited),
                      align=TABLE_ALIGN, widths=TABLE_WIDTHS)]
 
 
@@ -217,8 +217,8 @@ def own_tally(ch: Chapter) -> list:
                                   int(r["value"]), int(r["denominator"]))
              for _, r in newest.iterrows() if not pd.isna(r["denominator"])]
     cited = [selection.Obs.from_row(r) for _, r in newest.iterrows()]
-    return [ch.text(f"Theo báo cáo của tỉnh (tính đến {fmt.day(newest['as_of'].max().date())}), tỉnh "
-                    + "; ".join(parts) + f" (nguồn: {ch.cite_all(cited)}).")]
+    return [ch.text(f"Theo báo cáo của tỉnh, tính đến {fmt.day(newest['as_of'].max().date())}: "
+                    + "; ".join(parts) + f". Nguồn: {ch.cite_all(cited)}.")]
 
 
 def movers(ch: Chapter, top: int = 6) -> list:
@@ -329,11 +329,7 @@ def budget(ch: Chapter) -> list:
         out.append(ch.figure(fig, f"Kinh phí chuyển đổi số năm {year} theo trụ cột", ch.cite_parts(part["source"])))
     out.append(ch.table(frame.reset_index(drop=True), "Kinh phí chuyển đổi số theo năm và trụ cột",
                         ch.cite_parts(rows["source"]), align=["l", "l", "l", "r"], widths=[15, 30, 20, 35]))
-    notes = rows[rows["note"] != ""]
-    if not notes.empty:
-        out.append(ch.text("Ghi chú về số liệu: " + " ".join(f"({r['Năm']}, {r['pillar']}, {r['kind']}) {r['note']}."
-                                                             for _, r in notes.iterrows())))
-    return out
+    return out  # the rows' data notes belong to the internal check sheet, not to the report
 
 
 def appendix_targets(ch: Chapter) -> list:
@@ -364,7 +360,7 @@ def appendix_targets(ch: Chapter) -> list:
         out.append(ch.table(frame, f"Mục tiêu theo {plan} và kết quả tính đến {fmt.day(ch.until)}",
                             ch.cite_parts(group["source"]), align=["r", "l", "r", "l", "l", "l"][: len(frame.columns)],
                             widths=widths))
-    out.append(ch.text("Cột “Đánh giá” do dxreport tính từ số liệu mới nhất tính đến cuối kỳ; cột “Văn bản đánh giá” "
+    out.append(ch.text("Cột “Đánh giá” được tính từ số liệu mới nhất tính đến cuối kỳ; cột “Văn bản đánh giá” "
                        "(nếu có) là đánh giá in trong báo cáo gốc, để đối chiếu."))
     return out
 
@@ -406,25 +402,27 @@ def _documents(ch: Chapter, since=None) -> pd.DataFrame:
 
 def leadership(ch: Chapter) -> list:
     """Documents of direction issued in the period, as the review's 'Sự lãnh đạo, chỉ đạo' opens."""
-    rows = _documents(ch, ch.period.start)
+    cumulative = ch.period.kind == "month"  # "đến hết tháng 10": the year so far
+    rows = _documents(ch, ch.period.start.replace(month=1) if cumulative else ch.period.start)
+    within = f"từ đầu năm {ch.period.label_vi}" if cumulative else ch.period.within_vi
     total = _documents(ch)
     ch.shown.append(("van_ban/trong_ky", str(len(rows))))
     if rows.empty:
-        text = (f"{_upper_first(ch.period.within_vi)}, dữ liệu chưa ghi nhận văn bản chỉ đạo, điều hành mới về chuyển đổi số "
+        text = (f"{_upper_first(within)}, dữ liệu chưa ghi nhận văn bản chỉ đạo, điều hành mới về chuyển đổi số "
                 f"của tỉnh {ch.province_name}.")
         if not total.empty:
             text += (f" Tính đến {fmt.day(ch.until)}, các văn bản đã ban hành được liệt kê tại Phụ lục 1.")
         return [ch.text(text)]
     counts = rows.groupby("kind", sort=False).size()
     parts = ", ".join(f"{fmt.number(n, 0)} {k.lower()}" for k, n in counts.items())
-    out = [ch.text(f"{_upper_first(ch.period.within_vi)}, tỉnh {ch.province_name} đã ban hành {parts} "
+    out = [ch.text(f"{_upper_first(within)}, tỉnh {ch.province_name} đã ban hành {parts} "
                    "về chuyển đổi số (danh mục đầy đủ tại Phụ lục 1):")]
     frame = pd.DataFrame({
         "Số, ký hiệu": rows["number"].where(rows["number"] != "", rows["doc_id"]),
         "Ngày ban hành": rows["issued"].map(lambda d: fmt.day(d.date())),
         "Cơ quan ban hành": rows["issuer"], "Trích yếu": rows["title_vi"],
     })
-    out.append(ch.table(frame.reset_index(drop=True), f"Văn bản chỉ đạo, điều hành ban hành {ch.period.within_vi}",
+    out.append(ch.table(frame.reset_index(drop=True), f"Văn bản chỉ đạo, điều hành ban hành {within}",
                         ch.cite_parts(rows["source"]), align=["l", "r", "l", "l"], widths=[16, 14, 20, 50]))
     return out
 
