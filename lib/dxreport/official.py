@@ -261,7 +261,7 @@ def _w_rule(indent: int) -> str:
     return _w_par("", border="top", indent=indent)
 
 
-def _w_table(left: list[str], right: list[str], widths=(3700, 5650)) -> str:
+def _w_table(left: list[str], right: list[str], widths=(4250, 5100)) -> str:
     none = "".join(f'<w:{s} w:val="nil"/>' for s in ("top", "left", "bottom", "right", "insideH", "insideV"))
     grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in widths)
     cells = "".join(f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/></w:tcPr>{"".join(c) or _w_par("")}</w:tc>'
@@ -317,7 +317,7 @@ def _front_typst(doc: Document) -> str:
         to = f'#v(0.6em)\n#align(center)[#text(size: 14pt, {_typ("Kính gửi: " + "; ".join(doc.to))})]\n'
     return _raw("typst", (
         "#set par(justify: false, first-line-indent: 0pt)\n"
-        "#grid(columns: (43%, 57%), column-gutter: 0pt, align: center + top,\n"
+        "#grid(columns: (46%, 54%), column-gutter: 0pt, align: center + top,\n"
         f"  [{joined}\n   #v(-0.5em) #line(length: 30%, stroke: 0.5pt) #v(0.1em)\n"
         f"   #text(size: 13pt, {_typ(doc.number_line)})],\n"
         f'  [#text(size: 12pt, weight: "bold", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM") \\ '
