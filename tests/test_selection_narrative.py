@@ -88,6 +88,8 @@ def test_official_register_for_statuses_counts_and_acronyms():
     assert " là Chưa" not in sentence and sentence.startswith("Kế hoạch chuyển đổi số năm 2023: chưa ban hành")
     count = Obs("nghe-an", "x", "", date(2023, 8, 31), None, 6.0, "", "văn bản", None, None, "s", "")
     assert narrative.indicator_sentence("Số văn bản triển khai", count).startswith("Số văn bản triển khai: 6 văn bản")
+    above = Obs("nghe-an", "x", "", date(2023, 8, 31), None, 870.0, "", "điểm", None, None, "s", "", qualifier="trên")
+    assert "Số điểm: trên 870 điểm" in narrative.indicator_sentence("Số điểm", above)
     assert narrative.lower_first("TTHC thiết yếu") == "TTHC thiết yếu"
     assert narrative.lower_first("Chính quyền số") == "chính quyền số"
 

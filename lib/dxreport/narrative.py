@@ -89,6 +89,7 @@ def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, co
                  else "là" if not higher_is_better else "đạt")
         figure = figure_text(obs, count_unit)
         figure = lower_first(figure) if status_only else figure
+        figure = f"{obs.qualifier} {figure}" if getattr(obs, "qualifier", "") else figure  # "trên 870 điểm"
         sentence = f"{name}{'' if label == ':' else ' '}{label} {figure} ({when_text(obs)})"
         change = change_text(obs, before, higher_is_better)
         sentence += f", {change}." if change else "."
