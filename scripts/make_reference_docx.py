@@ -93,6 +93,11 @@ def main() -> int:
             style.paragraph_format.space_before = Pt(6)
             style.paragraph_format.space_after = Pt(6)
             style.paragraph_format.first_line_indent = Cm(1)
+        if style.type == 1 and style.name == "Compact":  # table cells and tight lists: no indent, flush left
+            style.paragraph_format.first_line_indent = Cm(0)
+            style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+            style.paragraph_format.space_before = Pt(0)
+            style.paragraph_format.space_after = Pt(0)
         if style.type == 1 and style.name in ("Body Text", "First Paragraph"):
             style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
             style.paragraph_format.first_line_indent = Cm(1)

@@ -50,6 +50,7 @@ def test_the_draft_follows_the_provinces_own_sections(folder):
     text = draft.write("ha-tinh", "2023-Q3", folder).read_text(encoding="utf-8")
     assert "## Khó khăn, vướng mắc, đề xuất, kiến nghị" in text
     assert "## Nhiệm vụ" not in text and "### 3. Đề xuất, kiến nghị" in text
+    assert "### 1. Khó khăn, vướng mắc" in text
 
 
 def test_an_existing_narrative_is_never_overwritten_without_force(folder, capsys):

@@ -142,7 +142,8 @@ def text(data, province: str, period: periods.Period, folder: Path) -> str:
         number = 0
         if "han-che" in section.roles:
             number += 1
-            out += [f"### {number}. Hạn chế", ""] + shortfalls(ch)
+            label = "Khó khăn, vướng mắc" if "KHÓ KHĂN" in section.title else "Hạn chế"
+            out += [f"### {number}. {label}", ""] + shortfalls(ch)
         if "nguyen-nhan" in section.roles:
             number += 1
             out += [f"### {number}. Nguyên nhân", "", ph("nguyên nhân khách quan và chủ quan của các hạn chế nêu trên"),

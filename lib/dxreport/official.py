@@ -258,7 +258,7 @@ def _w_par(text: str, *, bold=False, italic=False, size=26, align="center", afte
 
 def _w_rule(indent: int) -> str:
     """A short horizontal rule: an empty paragraph with a top border, narrowed by its indents."""
-    return _w_par("", border="top", indent=indent)
+    return _w_par("", border="top", indent=indent).replace('w:before="0"', 'w:before="40"')
 
 
 def _w_table(left: list[str], right: list[str], widths=(4250, 5100)) -> str:

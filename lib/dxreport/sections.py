@@ -397,7 +397,10 @@ def _documents(ch: Chapter, since=None) -> pd.DataFrame:
     if since is not None:
         rows = rows[rows["issued"] >= pd.Timestamp(since)]
     order = {k: i for i, k in enumerate(KIND_ORDER)}
-    return rows.assign(_k=rows["kind"].map(lambda k: order.get(k, len(order)))).sort_values(["_k", "issued"])
+    names = ch.data.units.set_index("unit_id")["name_vi"]
+    issuer = rows["issuer"].map(lambda v: names.get(v, v))  # an issuer given as a unit id prints its name
+    return rows.assign(_k=rows["kind"].map(lambda k: order.get(k, len(order))), issuer=issuer).sort_values(
+        ["_k", "issued"])
 
 
 def leadership(ch: Chapter) -> list:
