@@ -144,3 +144,13 @@ def test_without_a_narrative_every_page_says_du_thao_and_the_build_says_why(draf
     html = (draft.out_dir / "bao-cao.html").read_text(encoding="utf-8")
     assert '<div class="du-thao">DỰ THẢO</div>' in html
     assert "CẦN BỔ SUNG" in "\n".join(pages)
+
+
+def test_the_cli_lists_what_keeps_the_report_a_draft_even_when_nothing_changed(draft, capsys):
+    from dxreport.cli import main
+
+    root = draft.out_dir.parents[2]
+    assert main(["--root", str(root), "build", "--period", "2023-Q3", "--no-progress"]) == 0
+    out, err = capsys.readouterr()
+    assert "Không có thay đổi" in out  # the remarks come back from the build's manifest
+    assert "DỰ THẢO" in err and "data/bao-cao/nghe-an/2023-Q3.md" in err

@@ -261,12 +261,12 @@ def _w_rule(indent: int) -> str:
     return _w_par("", border="top", indent=indent).replace('w:before="0"', 'w:before="40"')
 
 
-def _w_table(left: list[str], right: list[str], widths=(4250, 5100)) -> str:
+def _w_table(left: list[str], right: list[str], widths=(4300, 5500)) -> str:
     none = "".join(f'<w:{s} w:val="nil"/>' for s in ("top", "left", "bottom", "right", "insideH", "insideV"))
     grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in widths)
     cells = "".join(f'<w:tc><w:tcPr><w:tcW w:w="{w}" w:type="dxa"/></w:tcPr>{"".join(c) or _w_par("")}</w:tc>'
                     for c, w in zip((left, right), widths))
-    return (f'<w:tbl><w:tblPr><w:tblW w:w="{sum(widths)}" w:type="dxa"/><w:tblInd w:w="-200" w:type="dxa"/>'
+    return (f'<w:tbl><w:tblPr><w:tblW w:w="{sum(widths)}" w:type="dxa"/><w:tblInd w:w="-225" w:type="dxa"/>'
             f'<w:tblBorders>{none}</w:tblBorders><w:tblLayout w:type="fixed"/>'
             f'<w:tblCellMar><w:left w:w="0" w:type="dxa"/><w:right w:w="0" w:type="dxa"/></w:tblCellMar></w:tblPr>'
             f'<w:tblGrid>{grid}</w:tblGrid>'
@@ -295,8 +295,8 @@ def _front_html(doc: Document) -> str:
 
 
 def _front_openxml(doc: Document) -> str:
-    left = ([_w_par(doc.supervisor, size=26)] if doc.supervisor else []) + [
-        _w_par(doc.issuer, bold=True, size=26), _w_rule(1300), _w_par(doc.number_line, size=26)]
+    left = ([_w_par(doc.supervisor, size=24)] if doc.supervisor else []) + [
+        _w_par(doc.issuer, bold=True, size=24), _w_rule(1300), _w_par(doc.number_line, size=26)]
     right = [_w_par("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=24),
              _w_par("Độc lập - Tự do - Hạnh phúc", bold=True, size=26), _w_rule(1500),
              _w_par(doc.date_line, italic=True, size=26)]
