@@ -165,3 +165,22 @@ def test_form_text_from_configuration_is_escaped_for_every_format(real_data, fol
         assert "<b>" not in part and "&lt;b&gt;&amp;&lt;/b&gt;" in part
     assert 'Kính gửi: A <b>&</b> \\"B\\" *C*"' in typst_part  # one typst string literal
     assert date(2023, 10, 5).year == doc.year
+
+
+def test_an_office_template_beside_the_narrative_replaces_the_shipped_reference_docx(real_data, folder):
+    doc = official.document(real_data, "nghe-an", Q3, folder)
+    assert official.reference_docx(doc).name == "reference.docx" and "templates" in official.reference_docx(doc).parts
+    own = folder / "bao-cao" / "nghe-an" / "reference.docx"
+    own.write_bytes(official.reference_docx(doc).read_bytes())
+    assert official.reference_docx(doc) == own
+
+
+def test_without_liberation_serif_the_pdf_falls_back_to_dejavu_and_says_so(real_data, folder, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))
+    monkeypatch.setattr(official, "SYSTEM_FONT_DIRS", ())
+    dirs, family, warning = official.serif_font_dirs()
+    assert family == "DejaVu Serif" and "Liberation Serif" in warning and "make setup" in warning
+    doc = official.document(real_data, "nghe-an", Q3, folder)
+    assert warning in official.remark_lines(doc)

@@ -490,6 +490,9 @@ def mark_docx_draft(path: Path) -> None:
 
 # -- PDF fonts -------------------------------------------------------------------------------------
 
+SYSTEM_FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/liberation"))
+
+
 def serif_font_dirs() -> tuple[list[Path], str, str | None]:
     """Font folders for typst, the serif family to use, and a warning when it had to fall back.
 
@@ -501,8 +504,7 @@ def serif_font_dirs() -> tuple[list[Path], str, str | None]:
     import matplotlib
 
     dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    candidates = [Path(sys.prefix) / "share" / "fonts", Path("/usr/share/fonts/truetype/liberation2"),
-                  Path("/usr/share/fonts/truetype/liberation")]
+    candidates = [Path(sys.prefix) / "share" / "fonts", *SYSTEM_FONT_DIRS]
     for folder in candidates:
         if folder.is_dir() and any(folder.rglob("LiberationSerif-Regular.ttf")):
             return [folder, dejavu], "Liberation Serif", None
