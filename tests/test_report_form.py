@@ -91,6 +91,9 @@ def test_the_docx_uses_times_new_roman_the_decree_margins_and_numbers_pages_from
     assert section.different_first_page_header_footer
     assert "PAGE" in section.header._element.xml and "PAGE" not in section.first_page_header._element.xml
     assert "DỰ THẢO" not in docx_xml(final.out_dir / "bao-cao.docx")
+    with zipfile.ZipFile(final.out_dir / "bao-cao.docx") as archive:
+        numbering = archive.read("word/numbering.xml").decode("utf-8")
+    assert "Symbol" not in numbering and '<w:lvlText w:val="-" />' in numbering  # dashes, as 000 writes lists
 
 
 def test_the_pdf_carries_the_form_the_frame_and_page_numbers_from_page_2(final):

@@ -488,6 +488,30 @@ def mark_docx_draft(path: Path) -> None:
     document.save(str(path))
 
 
+def dash_bullets(path: Path) -> None:
+    """Bulleted lists with the dash administrative documents use, not Word's symbol bullets."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    def dash(match: re.Match) -> str:
+        level = match.group(0)
+        if '<w:numFmt w:val="bullet"' not in level or 'w:val=" "' in level:
+            return level  # not a bullet, or the invisible bullet pandoc uses for block quotes
+        level = re.sub(r'<w:lvlText w:val="[^"]*" ?/>', '<w:lvlText w:val="-" />', level)
+        return re.sub(r"<w:rFonts [^>]*/>", '<w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" />', level)
+
+    with tempfile.NamedTemporaryFile(delete=False, dir=path.parent, suffix=".docx") as handle:
+        tmp = Path(handle.name)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/numbering.xml":
+                data = re.sub(r"<w:lvl .*?</w:lvl>", dash, data.decode("utf-8"), flags=re.S).encode("utf-8")
+            target.writestr(item, data)
+    shutil.move(str(tmp), str(path))
+
+
 # -- PDF fonts -------------------------------------------------------------------------------------
 
 SYSTEM_FONT_DIRS = (Path("/usr/share/fonts/truetype/liberation2"), Path("/usr/share/fonts/truetype/liberation"))

@@ -194,6 +194,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         out = workdir / f"{OUTPUT_NAME}.docx"
         extra = ["--reference-doc", str(official.reference_docx(doc))] if doc is not None else []
         _run(common + ["-t", "docx"] + extra + ["-o", str(out)], workdir, "pandoc (DOCX)")
+        if doc is not None:
+            official.dash_bullets(out)
         if doc is not None and doc.draft:
             official.mark_docx_draft(out)
         return out
