@@ -346,7 +346,6 @@ def back_matter(doc: Document) -> str:
     right = [_w_par(x, bold=True, size=28) for x in sign_lines] + [_w_par("", after=1500)] + (
         [_w_par(doc.signer, bold=True, size=28)] if doc.signer else [])
     docx_block = _raw("openxml", _w_par("", after=240) + _w_table(left, right, (4300, 5050)))
-    items = " \\ ".join(_typ("- " + r) for r in recipients)
     items = " \\ ".join(f"#{_typ('- ' + r)}" for r in recipients)
     signs = " \\ ".join(f'#text(weight: "bold", {_typ(x)})' for x in sign_lines)
     name = f'\n   #v(5em) #text(weight: "bold", {_typ(doc.signer)})' if doc.signer else "\n   #v(5em)"

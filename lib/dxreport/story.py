@@ -168,7 +168,8 @@ def parse_number(text: str) -> tuple[float, int]:
     return float(whole.replace(".", "") + ("." + frac if frac else "")), len(frac)
 
 
-def _matches(value: float, decimals: int, known: set[float], tolerance_pct: bool = False) -> bool:
+def _matches(value: float, decimals: int, known: set[float]) -> bool:
+    """Whether a number written with `decimals` decimals is one of `known`, rounded as written."""
     for v in known:
         if round(v, decimals) == round(value, decimals) or abs(v - value) < 1e-9:
             return True
