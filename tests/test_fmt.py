@@ -18,9 +18,12 @@ def test_percent_and_units():
     assert fmt.ratio(3743, 3806, "thôn, bản") == "3.743/3.806 thôn, bản"
 
 
-def test_dates_read_day_month_year_without_padding():
+def test_dates_pad_the_day_below_10_and_the_months_1_and_2_as_the_decree_does():
     assert fmt.day(date(2023, 8, 30)) == "30/8/2023"
-    assert fmt.day(date(2023, 10, 1)) == "1/10/2023"
+    assert fmt.day(date(2023, 10, 1)) == "01/10/2023"
+    assert fmt.day(date(2022, 8, 1)) == "01/8/2022"
+    assert fmt.day(date(2023, 2, 15)) == "15/02/2023"
+    assert fmt.day(date(2023, 1, 5)) == "05/01/2023"
 
 
 def test_missing_is_said_plainly_never_zero():

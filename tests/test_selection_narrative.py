@@ -57,7 +57,7 @@ def test_sentence_for_missed_target_and_for_missing_data(data_dir):
     assert open_chapter("ha-tang-so", "nghe-an", "2023", data_dir).sentence("ho_gd_cap_quang").endswith(
         "Mục tiêu ≥ 75% đến 31/12/2023 (KH-GIA-LAP): chưa đạt.")
     missing = ch.sentence("dvc_ho_so_truc_tuyen", breakdown="cấp xã")
-    assert missing == ("Tỷ lệ hồ sơ thủ tục hành chính trực tuyến (cấp xã): chưa có số liệu trong kỳ báo cáo. "
+    assert missing == ("Tỷ lệ hồ sơ thủ tục hành chính trực tuyến – cấp xã: chưa có số liệu trong kỳ báo cáo. "
                        "Mục tiêu > 80% đến 31/12/2025 (KH-GIA-LAP): chưa có số liệu để đánh giá "
                        "(còn 27 tháng đến hạn 31/12/2025).")
 
@@ -85,7 +85,23 @@ def test_target_text_forms(data_dir):
 
 
 def test_tally_text():
-    assert narrative.tally_text("Chính quyền số", 8, 11) == "đạt 8/11 mục tiêu về Chính quyền số"
+    assert narrative.tally_text("Chính quyền số", 8, 11) == "Chính quyền số: đạt 8/11 mục tiêu"
+
+
+def test_official_register_for_statuses_counts_and_acronyms():
+    from datetime import date
+
+    from dxreport.selection import Obs
+
+    status = Obs("nghe-an", "x", "", date(2023, 8, 31), None, None, "Chưa ban hành", "trạng thái", None, None, "s", "")
+    sentence = narrative.indicator_sentence("Kế hoạch chuyển đổi số năm 2023", status)
+    assert " là Chưa" not in sentence and sentence.startswith("Kế hoạch chuyển đổi số năm 2023: chưa ban hành")
+    count = Obs("nghe-an", "x", "", date(2023, 8, 31), None, 6.0, "", "văn bản", None, None, "s", "")
+    assert narrative.indicator_sentence("Số văn bản triển khai", count).startswith("Số văn bản triển khai: 6 văn bản")
+    above = Obs("nghe-an", "x", "", date(2023, 8, 31), None, 870.0, "", "điểm", None, None, "s", "", qualifier="trên")
+    assert "Số điểm: trên 870 điểm" in narrative.indicator_sentence("Số điểm", above)
+    assert narrative.lower_first("TTHC thiết yếu") == "TTHC thiết yếu"
+    assert narrative.lower_first("Chính quyền số") == "chính quyền số"
 
 
 def test_chapter_evaluation_agrees_with_the_data_level_api(data_dir):

@@ -24,6 +24,7 @@ brings it up to date. Nothing the build did not make is deleted.
 from __future__ import annotations
 
 import errno
+import re
 import json
 import os
 import shutil
@@ -43,6 +44,8 @@ MANIFEST_VERSION = 2
 WORK = ".work"  # inside staging, removed before the swap
 PROGRESS_MODES = ("auto", "bars", "lines", "none")
 
+SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+")  # a source address printed as a link
+
 
 @dataclass
 class BuildResult:
@@ -58,6 +61,8 @@ class BuildResult:
     phases: dict[str, float] = field(default_factory=dict)  # seconds spent in validate, execute, render
     kept: dict[str, bool] = field(default_factory=dict)  # formats not built this time: up to date?
     warnings: list[str] = field(default_factory=list)  # Vietnamese, printed by the CLI
+    remarks: list[str] = field(default_factory=list)  # why the report is a draft (file:line), font fallback
+    draft: bool = False
 
 
 def _series_dates(folder: Path, province: str) -> list[tuple[tuple, date]]:
@@ -241,7 +246,14 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     keys = {nb.name: cache.key("chapter", cache.notebook_hash(nb), province, chosen.code, code, data,
                               repr(periods.Policy.from_env()))
             for nb in chapter_paths}
-    format_keys = {f: cache.key("render", keys, f, engine_used, code, data) for f in formats}
+    from .official import inputs_hash
+
+    official_inputs = inputs_hash(folder, province, chosen.code)  # narrative file, settings, reference doc
+
+    def render_key(fmt: str) -> str:
+        return cache.key("render", keys, fmt, engine_used, code, data, official_inputs)
+
+    format_keys = {f: render_key(f) for f in formats}
     result = BuildResult(province, chosen.code, out_dir, engine_used)  # engine: "quarto" | "pandoc"
     result.warnings = [w for w in [periods.staleness_warning(_series_dates(folder, province), chosen)] if w]
 
@@ -252,8 +264,14 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     def expected() -> list[Path]:
         return [out_dir / name for f in formats for name in format_names(f) if (out_dir / name).exists()]
 
-    if not force and up_to_date():
+    def skip() -> BuildResult:
+        manifest = _read_manifest(private / MANIFEST)
         result.skipped, result.files = True, expected()
+        result.remarks, result.draft = manifest.get("remarks", []), manifest.get("draft", True)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    if not force and up_to_date():
         if failed.exists():  # the report is current: a failure kept from an earlier attempt is not
             shutil.rmtree(failed, ignore_errors=True)
         if out_dir.parent.exists():
@@ -263,17 +281,14 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
                 clean_if_idle(out_dir, lock_dir)  # what a killed build left beside the report
             except OSError:
                 pass
-        result.seconds = time.perf_counter() - started
-        return result
+        return skip()
 
     from .publish import report_lock, staging, swap_in
 
     try:
         with report_lock(out_dir, lock_dir):
             if not force and up_to_date():  # another build made it while this one waited
-                result.skipped, result.files = True, expected()
-                result.seconds = time.perf_counter() - started
-                return result
+                return skip()
             old = _read_manifest(private / MANIFEST)
             private.mkdir(parents=True, exist_ok=True)
             with staging(out_dir) as tmp:
@@ -293,12 +308,13 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
                 entry = dict(old.get("formats", {}).get(fmt) or {"key": None, "built": None})
                 entry["files"] = _stat_files(out_dir, fmt)
                 entries[fmt] = entry
-                current_key = cache.key("render", keys, fmt, engine_used, code, data)
+                current_key = render_key(fmt)
                 result.kept[fmt] = entry.get("key") == current_key
             manifest = {
                 "version": MANIFEST_VERSION, "province": province, "period": chosen.code, "engine": result.engine,
                 "formats": {f: entries[f] for f in FORMATS if f in entries},
                 "chapters": keys, "data_hash": data, "code_hash": code,
+                "remarks": result.remarks, "draft": result.draft,
             }
             cache._atomic_write(private / MANIFEST,
                                 json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
@@ -381,6 +397,10 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
 
         data = load(folder)  # refuses invalid data; the kernels boot meanwhile
         result.phases["validate"] = time.perf_counter() - clock
+        meta = title_meta(data, params["province"], chosen)
+        from . import official
+
+        names = [nb.name for nb in chapter_paths]
         futures = {}
 
         def finished(name: str) -> Path:
@@ -391,7 +411,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
             prepared = render.prepare(executed, work / name)
             if result.engine != "pandoc":
                 return prepared
-            md = render.chapter_markdown(prepared, work)
+            md = official.place_chapter(render.chapter_markdown(prepared, work), meta.official,
+                                        official.chapter_number(names, name))
             if "pdf" in formats:
                 render.chapter_typst(md, work)
             return md
@@ -416,10 +437,12 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         renderer.shutdown(wait=True, cancel_futures=True)  # conversions in flight end in seconds
         raise
     clock = time.perf_counter()
-    meta = title_meta(data, params["province"], chosen)
     from .checks import write_check_sheet  # internal check sheet beside the report; never linked from it
 
     write_check_sheet(data, params["province"], chosen, tmp)
+    if meta.official is not None:
+        result.draft = meta.official.draft
+        result.remarks = official.remark_lines(meta.official, paths.root)
     if result.engine == "pandoc":
         result.files = render.render_pandoc(parts, work, meta, formats, tmp)
     else:
@@ -464,21 +487,12 @@ def strip_papermill(path: Path) -> None:
 
 
 def title_meta(data, province: str, chosen: periods.Period):
-    import pandas as pd
-
-    from . import fmt
+    from . import fmt, official
     from .render import Meta
 
     name = data.province_name(province)
-    units = data.units
-    end = pd.Timestamp(chosen.end)
-    issuers = units[(units["province"] == province) & (units["role"] == "cơ quan báo cáo")]
-    valid = issuers[(issuers["valid_from"].isna() | (issuers["valid_from"] <= end))
-                    & (issuers["valid_to"].isna() | (issuers["valid_to"] >= end))]
-    pick = valid if not valid.empty else issuers.sort_values("valid_from")
-    issuer = pick.iloc[-1]["name_vi"] if not pick.empty else f"UBND tỉnh {name}"
-    if name not in issuer:  # "Sở Thông tin và Truyền thông" -> "... tỉnh Nghệ An"
-        issuer = f"{issuer} tỉnh {name}"
+    doc = official.document(data, province, chosen, data.folder)  # issuer as of the period's end
+    issuer = doc.issuer_full
     return Meta(
         title="BÁO CÁO",
         subtitle=f"Kết quả chuyển đổi số tỉnh {name} {chosen.label_vi}",
@@ -486,6 +500,7 @@ def title_meta(data, province: str, chosen: periods.Period):
         cutoff=f"Số liệu tính đến ngày {fmt.day(chosen.end)}",
         date=f"{name}, {chosen.label_vi}",
         sources_markdown=sources_markdown(data, province, chosen),
+        official=doc,
     )
 
 
@@ -512,8 +527,10 @@ def sources_markdown(data, province: str, chosen: periods.Period) -> str:
 
     for _, row in sources.sort_values(["kind", "issued"], na_position="last").iterrows():
         when = f", {fmt.day(row['issued'].date())}" if not pd.isna(row["issued"]) else ""
-        issuer = f" — {row['issuer']}" if row["issuer"] else ""
-        lines.append("1. " + escape.markdown(f"{row['title_vi']}{issuer}{when}. ({row['location']})"))
+        issuer = f", {row['issuer']}" if row["issuer"] else ""
+        location = str(row["location"])
+        link = f" <{location}>" if SAFE_URL.fullmatch(location) else ""  # a page address, never a file name
+        lines.append("1. " + escape.markdown(f"{row['title_vi']}{issuer}{when}.") + link)
     if len(lines) == 2:
         lines.append("Không có nguồn nào được trích dẫn trong kỳ báo cáo.")
     return "\n".join(lines)

@@ -324,7 +324,7 @@ class Chapter:
                     title, where = short.get(part, part), ""
                 places = groups.setdefault(title, [])
                 if where:
-                    where = where if where.split()[0].lower() in ("đoạn", "phụ", "chú") else f"mục {where}"
+                    where = where if where.split()[0].lower() in ("đoạn", "phụ", "chú", "mục") else f"mục {where}"
                     if where not in places:
                         places.append(where)
         return "; ".join(f"{t} ({', '.join(p)})" if p else t for t, p in groups.items())
@@ -338,7 +338,7 @@ class Chapter:
         obs = self.latest(indicator_id, breakdown)
         target = self.target_for(indicator_id, breakdown)
         evaluation = self.evaluate(target) if target is not None else None
-        label = name or ind["name_vi"] + (f" ({breakdown})" if breakdown else "")
+        label = name or ind["name_vi"] + (f" – {breakdown}" if breakdown else "")
         if obs is not None:
             self.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}",
                                f"{narrative.figure_text(obs, ind['count_unit'])} @ {fmt.day(obs.as_of)}"))

@@ -177,6 +177,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
     t.add_argument("--force", action="store_true", help="ghi đè tệp .xlsx đã có")
 
+    d = sub.add_parser("draft", formatter_class=_VietnameseHelp, add_help=False,
+                       help="tạo bản nháp lời văn của kỳ (hạn chế, nhiệm vụ) từ số liệu",
+                       description="Viết data/bao-cao/<tỉnh>/<kỳ>.md: hạn chế và nhiệm vụ lấy từ số liệu, "
+                                   "nguyên nhân và kiến nghị để chỗ [[CẦN BỔ SUNG: ...]] cho chuyên viên viết.")
+    _localise(d)
+    d.add_argument("--province", default="nghe-an", help="mã tỉnh (mặc định: nghe-an)")
+    d.add_argument("--period", required=True, help="kỳ báo cáo, ví dụ 2023-Q3, 2023-10")
+    d.add_argument("--force", action="store_true", help="ghi đè tệp lời văn đã có")
+    d.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+
     i = sub.add_parser("ingest", formatter_class=_VietnameseHelp, add_help=False, help="nhập số liệu từ tệp Excel đã điền",
                        description="Kiểm tra tệp Excel đã điền; chỉ ghi thêm vào observations.csv khi mọi dòng hợp lệ. "
                                    "Số liệu đã có với số khác (bản sửa) chỉ được thay khi có --replace; "
@@ -254,6 +264,10 @@ def _build(args) -> int:
         print(f"  {files}: giữ nguyên từ lần dựng trước ({state})")
     for warning in result.warnings:
         print(f"Cảnh báo: {warning}", file=sys.stderr)
+    if result.draft:
+        print("Báo cáo là DỰ THẢO (mỗi trang ghi “DỰ THẢO”). Còn phải xử lý:", file=sys.stderr)
+    for line in result.remarks:
+        print(f"  - {line}", file=sys.stderr)
     return 0
 
 
@@ -292,7 +306,15 @@ def _ingest(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _build, "validate": _validate, "template": _template, "ingest": _ingest}
+def _draft(args) -> int:
+    from .draft import write
+
+    path = write(args.province, args.period, args.data_dir, args.force)
+    print(f"Đã tạo bản nháp lời văn {path}. Điền các chỗ [[CẦN BỔ SUNG: ...]] rồi dựng lại báo cáo.")
+    return 0
+
+
+COMMANDS = {"build": _build, "validate": _validate, "template": _template, "ingest": _ingest, "draft": _draft}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@
     number(3348092)        -> '3.348.092'
     number(29.45)          -> '29,45'
     percent(72.05)         -> '72,05%'    (the argument is already in percent)
-    day(date(2023, 8, 30)) -> '30/8/2023'
+    day(date(2023, 8, 30)) -> '30/8/2023'    day(date(2022, 8, 1)) -> '01/8/2022'
 """
 
 from __future__ import annotations
@@ -56,9 +56,11 @@ def points(value, decimals: int = 2) -> str:
 
 
 def day(value: date | None) -> str:
+    """A date as Decree 30/2020/NĐ-CP writes it: a day below 10 and the months 1 and 2 take a
+    leading zero ('01/8/2022', '15/02/2023', '30/9/2023')."""
     if value is None or value != value:  # None or NaT
         return MISSING
-    return format_date(value, "d/M/yyyy", locale=LOCALE)
+    return format_date(value, "dd/MM/yyyy" if value.month in (1, 2) else "dd/M/yyyy", locale=LOCALE)
 
 
 def with_unit(value, unit: str) -> str:

@@ -117,11 +117,15 @@ def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, co
     if obs is None:
         sentence = f"{name}: {fmt.MISSING.lower()} trong kỳ báo cáo."
     else:
-        label = ("đứng thứ" if obs.unit == "hạng" else
-                 "là" if (obs.value is None and obs.numerator is None) or not higher_is_better else "đạt")
-        sentence = f"{name} {label} {figure_text(obs, count_unit)} ({when_text(obs)}{'; số liệu cũ' if old else ''})"
-        if obs.note:  # how the figure was read from its source: a footnote, never hidden
-            notes[len(sentence)] = "Ghi chú số liệu: " + obs.note
+        # a status reads "…: chưa ban hành", a count "Số …: 6 văn bản", a rate or measure "… đạt 72,05%";
+        # how a figure was read from its source (obs.note) is for the internal check sheet, not the report
+        status_only = obs.value is None and obs.numerator is None
+        label = ("đứng thứ" if obs.unit == "hạng" else ":" if status_only or name.startswith("Số ")
+                 else "là" if not higher_is_better else "đạt")
+        figure = figure_text(obs, count_unit)  # with the source's qualifier: "trên 870 điểm"
+        figure = lower_first(figure) if status_only else figure
+        sentence = (f"{name}{'' if label == ':' else ' '}{label} {figure} "
+                    f"({when_text(obs)}{'; số liệu cũ' if old else ''})")
         change = change_text(obs, before, higher_is_better)
         sentence += f", {change}." if change else "."
     if target is not None and evaluation is not None:
@@ -131,5 +135,13 @@ def indicator_sentence(name: str, obs: Obs | None, before: Obs | None = None, co
 
 
 def tally_text(pillar_name: str, met: int, total: int) -> str:
-    """'đạt 8/11 mục tiêu về Chính quyền số'."""
-    return f"đạt {met}/{total} mục tiêu về {pillar_name}"
+    """'Chính quyền số: đạt 8/11 mục tiêu'."""
+    return f"{pillar_name}: đạt {met}/{total} mục tiêu"
+
+
+def lower_first(text: str) -> str:
+    """'Chưa ban hành' -> 'chưa ban hành', keeping acronyms ('TTHC', 'BTS') and proper nouns in capitals."""
+    first = str(text).split(" ", 1)[0]
+    if len(first) > 1 and (first.isupper() or any(c.isupper() for c in first[1:])):
+        return str(text)
+    return str(text)[:1].lower() + str(text)[1:]

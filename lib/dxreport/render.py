@@ -131,6 +131,7 @@ class Meta:
     cutoff: str  # "Số liệu tính đến ngày 30/9/2023"
     date: str  # "Nghệ An, quý III năm 2023"
     sources_markdown: str  # the closing list of sources
+    official: object = None  # dxreport.official.Document: the decree's form and the report's frame
 
 
 FILTER = TEMPLATES_DIR / "report.lua"
@@ -142,8 +143,24 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
+_GUARD: list[str] = []
+
+
+def guard_token() -> str:
+    """This process's random token: a div carrying it marks raw blocks the build wrote itself
+    (the official form), which the guard filter keeps; data text cannot know it."""
+    if not _GUARD:
+        import secrets
+
+        _GUARD.append(secrets.token_hex(16))
+    return _GUARD[0]
+
+
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
-    proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True)
+    import os
+
+    env = {**os.environ, "DXREPORT_GUARD": guard_token()}
+    proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RenderError(f"{what} thất bại (mã {proc.returncode}): {proc.stderr.strip()[:2000]}")
 
@@ -208,9 +225,17 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
     body = "\n\n".join(p.read_text(encoding="utf-8") for p in parts)
     joined = workdir / f"{OUTPUT_NAME}.md"
     joined.write_text(front + body + "\n\n" + meta.sources_markdown + "\n", encoding="utf-8")
+    doc = meta.official
+    if doc is not None:  # the official form: headings carry their own numbers, no table of contents
+        from . import official
 
-    common = [pandoc, str(joined), "-f", "markdown", "--toc", "--toc-depth=2", "--number-sections", "--sandbox",
-              "--lua-filter", str(FILTER)]
+        front = official.yaml_front(doc, meta)
+        joined.write_text(front + official.body(doc, parts, lambda p: p.read_text(encoding="utf-8"),
+                                                meta.sources_markdown), encoding="utf-8")
+
+    common = [pandoc, str(joined), "-f", "markdown", "--sandbox", "--lua-filter", str(FILTER)]
+    if doc is None:
+        common[4:4] = ["--toc", "--toc-depth=2", "--number-sections"]
     outputs: list[Path] = []
 
     def html() -> Path:
@@ -225,7 +250,12 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
 
     def docx() -> Path:
         out = workdir / f"{OUTPUT_NAME}.docx"
-        _run(common + ["-t", "docx", "-o", str(out)], workdir, "pandoc (DOCX)")
+        extra = ["--reference-doc", str(official.reference_docx(doc))] if doc is not None else []
+        _run(common + ["-t", "docx"] + extra + ["-o", str(out)], workdir, "pandoc (DOCX)")
+        if doc is not None:
+            official.dash_bullets(out)
+        if doc is not None and doc.draft:
+            official.mark_docx_draft(out)
         return out
 
     def pdf() -> Path:
@@ -238,11 +268,18 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
             source = workdir / f"{OUTPUT_NAME}-typst.md"
             source.write_text(front + "```{=typst}\n" + includes + "\n```\n\n" + meta.sources_markdown + "\n",
                               encoding="utf-8")
+            if doc is not None:
+                source.write_text(front + official.body(doc, parts, lambda p: official.typst_include(p.with_suffix(".typ")),
+                                                        meta.sources_markdown), encoding="utf-8")
+        fonts, extra = [font_dir()], []
+        if doc is not None:
+            fonts, family, _warning = official.serif_font_dirs()
+            extra = ["-V", f"mainfont={family}"] + (["-V", "draft=true"] if doc.draft else [])
         _run([pandoc, str(source)] + common[2:] + ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"),
-                                                    "-o", str(typ)], workdir, "pandoc (typst)")
+                                                    "-o", str(typ)] + extra, workdir, "pandoc (typst)")
         out = workdir / f"{OUTPUT_NAME}.pdf"
         try:
-            typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(font_dir())],
+            typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(f) for f in fonts],
                           ignore_system_fonts=True)
         except Exception as exc:  # typst raises its own error types
             raise RenderError(typst_error_message(exc)) from None

@@ -28,10 +28,10 @@ def intro(ch: Chapter) -> list:
     rows = obs[(obs["province"] == ch.province) & obs["indicator_id"].isin(ids)
                & (obs["as_of"] <= pd.Timestamp(ch.until))]
     if rows.empty:
-        return [ch.text(f"Chưa có số liệu về {ch.spec.title.lower()} của tỉnh {ch.province_name} "
+        return [ch.text(f"Chưa có số liệu về {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                         f"tính đến {fmt.day(ch.until)}.")]
     newest = rows["as_of"].max().date()
-    return [ch.text(f"Mục này tổng hợp kết quả {ch.spec.title.lower()} của tỉnh {ch.province_name} "
+    return [ch.text(f"Mục này tổng hợp kết quả {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                     f"{ch.period.label_vi}, theo số liệu mới nhất tính đến {fmt.day(newest)} "
                     f"(mốc kỳ báo cáo: {fmt.day(ch.until)}).")]
 
@@ -144,7 +144,7 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
                               "value": [o.number for _, o in compared]})
         fig = charts.bars(frame, "label", "value", unit, target=target_value, color=charts.PALETTE["second"],
                           xmax=100 if unit == "%" else None)
-        out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {ind['name_vi'].lower()}, cùng đơn vị tính; "
+        out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {narrative.lower_first(ind['name_vi'])}, cùng đơn vị tính; "
                                   "ngày số liệu của mỗi tỉnh ghi trong ngoặc",
                              ch.cite_all([o for _, o in compared])))
     history = ch.history(indicator_id)
@@ -183,8 +183,8 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
         if row.get(selection.EXPECTED, 0):
             part += f" (thêm {int(row[selection.EXPECTED])} mục tiêu dự kiến đạt)"
         parts.append(part)
-    text = (f"Tính đến {fmt.day(ch.until)}, trong {int(total.sum())} mục tiêu có hiệu lực, tỉnh {ch.province_name} "
-            + "; ".join(parts) + ".")
+    text = (f"Tính đến {fmt.day(ch.until)}, trong {int(total.sum())} mục tiêu có hiệu lực, kết quả của tỉnh "
+            f"{ch.province_name} theo từng nhóm như sau: " + "; ".join(parts) + ".")
     review = [i for i in items if i.basis == "review"]
     if review:
         text += (f" Với {len(review)} mục tiêu, đánh giá là đánh giá của chính báo cáo của tỉnh trong kỳ; "
@@ -440,11 +440,7 @@ def budget(ch: Chapter) -> list:
         out.append(ch.figure(fig, f"Kinh phí chuyển đổi số năm {year} theo trụ cột", ch.cite_parts(part["source"])))
     out.append(ch.table(frame.reset_index(drop=True), "Kinh phí chuyển đổi số theo năm và trụ cột",
                         ch.cite_parts(rows["source"]), align=["l", "l", "l", "r"], widths=[15, 30, 20, 35]))
-    notes = rows[rows["note"] != ""]
-    if not notes.empty:
-        out.append(ch.text("Ghi chú về số liệu: " + " ".join(f"({r['Năm']}, {r['pillar']}, {r['kind']}) {r['note']}."
-                                                             for _, r in notes.iterrows())))
-    return out
+    return out  # the rows' data notes belong to the internal check sheet, not to the report
 
 
 def _result_of(ch: Chapter, item, units) -> str:
@@ -634,3 +630,86 @@ def local_government(ch: Chapter) -> list:
     return [ch.text(f"Từ ngày {fmt.day(total.as_of)}, chính quyền địa phương tổ chức theo hai cấp (tỉnh và xã); "
                     f"tỉnh {ch.province_name} có {fmt.number(total.value)} đơn vị hành chính cấp xã"
                     + (f" ({detail})" if detail else "") + f" (nguồn: {ch.cite_all([total])}).")]
+
+
+# -- the leadership part and the first two appendices of the review (documents, platforms) ---------
+
+KIND_ORDER = ("Nghị quyết", "Chỉ thị", "Kế hoạch", "Quyết định", "Công văn", "Văn bản")
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _documents(ch: Chapter, since=None) -> pd.DataFrame:
+    docs = ch.data.documents
+    rows = docs[(docs["province"] == ch.province) & docs["issued"].notna()
+                & (docs["issued"] <= pd.Timestamp(ch.until))]
+    if since is not None:
+        rows = rows[rows["issued"] >= pd.Timestamp(since)]
+    order = {k: i for i, k in enumerate(KIND_ORDER)}
+    names = ch.data.units.set_index("unit_id")["name_vi"]
+    issuer = rows["issuer"].map(lambda v: names.get(v, v))  # an issuer given as a unit id prints its name
+    return rows.assign(_k=rows["kind"].map(lambda k: order.get(k, len(order))), issuer=issuer).sort_values(
+        ["_k", "issued"])
+
+
+def leadership(ch: Chapter) -> list:
+    """Documents of direction issued in the period, as the review's 'Sự lãnh đạo, chỉ đạo' opens."""
+    cumulative = ch.period.kind == "month"  # "đến hết tháng 10": the year so far
+    rows = _documents(ch, ch.period.start.replace(month=1) if cumulative else ch.period.start)
+    within = f"từ đầu năm {ch.period.label_vi}" if cumulative else ch.period.within_vi
+    total = _documents(ch)
+    ch.shown.append(("van_ban/trong_ky", str(len(rows))))
+    if rows.empty:
+        text = (f"{_upper_first(within)}, dữ liệu chưa ghi nhận văn bản chỉ đạo, điều hành mới về chuyển đổi số "
+                f"của tỉnh {ch.province_name}.")
+        if not total.empty:
+            text += (f" Tính đến {fmt.day(ch.until)}, các văn bản đã ban hành được liệt kê tại Phụ lục 1.")
+        return [ch.text(text)]
+    counts = rows.groupby("kind", sort=False).size()
+    parts = ", ".join(f"{fmt.number(n, 0)} {k.lower()}" for k, n in counts.items())
+    out = [ch.text(f"{_upper_first(within)}, tỉnh {ch.province_name} đã ban hành {parts} "
+                   "về chuyển đổi số (danh mục đầy đủ tại Phụ lục 1):")]
+    frame = pd.DataFrame({
+        "Số, ký hiệu": rows["number"].where(rows["number"] != "", rows["doc_id"]),
+        "Ngày ban hành": rows["issued"].map(lambda d: fmt.day(d.date())),
+        "Cơ quan ban hành": rows["issuer"], "Trích yếu": rows["title_vi"],
+    })
+    out.append(ch.table(frame.reset_index(drop=True), f"Văn bản chỉ đạo, điều hành ban hành {within}",
+                        ch.cite_parts(rows["source"]), align=["l", "r", "l", "l"], widths=[16, 14, 20, 50]))
+    return out
+
+
+def appendix_documents(ch: Chapter) -> list:
+    """Appendix 1 of the review: directives, plans and decisions issued up to the period's end."""
+    rows = _documents(ch)
+    if rows.empty:
+        return [ch.text(f"Chưa có văn bản chỉ đạo, điều hành nào được ghi nhận tính đến {fmt.day(ch.until)}.")]
+    table = []
+    for group_no, (kind, group) in enumerate(rows.groupby("_k", sort=True)):
+        table.append([_ROMAN[group_no] if group_no < len(_ROMAN) else str(group_no + 1),
+                      group["kind"].iloc[0].upper(), "", ""])
+        for i, (_, r) in enumerate(group.iterrows(), start=1):
+            table.append([str(i), r["number"] or r["doc_id"], fmt.day(r["issued"].date()), r["title_vi"]])
+    frame = pd.DataFrame(table, columns=["STT", "Số, ký hiệu", "Ngày ban hành", "Trích yếu"])
+    ch.shown.append(("van_ban/luy_ke", str(len(rows))))
+    return [ch.table(frame, f"Văn bản chỉ đạo, điều hành về chuyển đổi số tính đến {fmt.day(ch.until)}",
+                     ch.cite_parts(rows["source"]), align=["l", "l", "r", "l"], widths=[7, 20, 14, 59])]
+
+
+def appendix_platforms(ch: Chapter) -> list:
+    """Appendix 2 of the review: shared platforms and systems of the province's state bodies."""
+    rows = ch.data.platforms
+    rows = rows[rows["province"] == ch.province].sort_values("platform_no")
+    if rows.empty:
+        return [ch.text(f"Chưa có danh sách nền tảng, hệ thống dùng chung của tỉnh {ch.province_name} trong dữ liệu.")]
+    frame = pd.DataFrame({
+        "TT": rows["platform_no"].map(lambda v: fmt.number(v, 0)), "Tên hệ thống": rows["name_vi"],
+        "Đơn vị chủ trì triển khai": rows["owner"], "Hình thức triển khai": rows["mode"],
+    })
+    ch.shown.append(("nen_tang", str(len(rows))))
+    return [ch.table(frame.reset_index(drop=True), f"Nền tảng, hệ thống dùng chung trong các cơ quan nhà nước "
+                                                   f"của tỉnh {ch.province_name}",
+                     ch.cite_parts(rows["source"]), align=["r", "l", "l", "l"], widths=[6, 44, 25, 25])]

@@ -15,7 +15,12 @@
 --     Any other image is replaced by its description;
 --   * a link keeps its target only for http(s), mailto and in-document anchors;
 --   * raw HTML, typst, LaTeX, OpenXML ... is dropped, except the typst block of chapter
---     includes that dxreport writes itself (`#include "NN-name.typ"` lines, nothing else).
+--     includes that dxreport writes itself (`#include "NN-name.typ"` lines, nothing else), and the
+--     raw blocks of the official form, which the build wraps in a div carrying this run's guard
+--     token (a random value handed to pandoc in the environment, never in the document's text):
+--     the div is unwrapped and its raw blocks kept as they are.
+
+local GUARD = os.getenv("DXREPORT_GUARD") or ""
 
 local CHAPTER = FORMAT == "markdown"
 
@@ -53,6 +58,12 @@ if CHAPTER then
 else
   local mime = { png = "image/png", svg = "image/svg+xml" }
 
+  function filters.Div(el)
+    if #GUARD >= 32 and el.attributes["guard"] == GUARD then
+      return el.content, false  -- the form's own raw blocks: kept, not filtered
+    end
+  end
+
   function filters.Image(el)
     if is_own_media(el.src) then
       if FORMAT == "typst" then
@@ -88,4 +99,5 @@ else
   end
 end
 
+filters.traverse = 'topdown'
 return { filters }
