@@ -8,14 +8,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PROVINCE ?= nghe-an
 PERIOD ?=
+CHROMIUM ?= /usr/bin/chromium
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lab validate bench refresh-expected lock clean
+.PHONY: help setup report test lab validate bench refresh-expected lock clean chromium
 
 help: ## liệt kê các lệnh make
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements.lock
+	@$(MAKE) --no-print-directory chromium
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -26,8 +28,18 @@ setup: $(STAMP) ## tạo .venv và cài môi trường đã ghim phiên bản
 report: $(STAMP) ## dựng báo cáo mặc định (Nghệ An, quý mới nhất có số liệu); PERIOD=2023-Q3 để chọn kỳ
 	$(BIN)/dxreport build --province $(PROVINCE) $(if $(PERIOD),--period $(PERIOD))
 
-test: $(STAMP) ## chạy toàn bộ kiểm thử: pytest cho gói, nbval cho notebooks/
+test: $(STAMP) chromium ## chạy toàn bộ kiểm thử: pytest cho gói, nbval cho notebooks/
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --ignore=tests/fixtures -p no:cacheprovider
+
+chromium: ## cài trình duyệt chromium của Debian (kiểm thử trên trình duyệt) khi còn thiếu
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Cài chromium của Debian cho kiểm thử trên trình duyệt (tests/test_browser.py)..."; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "Thiếu trình duyệt chromium ($(CHROMIUM)): kiểm thử trên trình duyệt (tests/test_browser.py) sẽ thất bại." >&2; \
+		echo "Hãy cài bằng quyền root: sudo apt-get update && sudo apt-get install -y chromium, rồi chạy lại make test." >&2; \
+	fi
 
 lab: $(STAMP) ## mở JupyterLab với kernel của .venv, các notebook dùng tham số mặc định
 	JUPYTER_DATA_DIR=$(abspath $(VENV))/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks \
