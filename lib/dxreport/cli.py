@@ -83,14 +83,14 @@ def _site_parser(sub) -> None:
                                    "trang tĩnh: trang chủ, trang tỉnh, báo cáo đọc trên màn hình, dữ liệu mở "
                                    "(CSV, XLSX) và xu hướng các chỉ tiêu. Chép nguyên thư mục lên máy chủ web.")
     _localise(s)
-    s.add_argument("--province", action="append", default=None,
+    s.add_argument("--province", action="append", default=None, metavar="TỈNH",
                    help="chỉ các tỉnh này (lặp lại được); mặc định: mọi tỉnh trong units.csv")
-    s.add_argument("--period", action="append", default=None,
+    s.add_argument("--period", action="append", default=None, metavar="KỲ",
                    help="chỉ các kỳ này (lặp lại được), ví dụ 2023-Q3, 2023; mặc định: mọi quý và năm có "
                         "số liệu, đã kết thúc")
-    s.add_argument("--out", default=None, help="thư mục của trang (mặc định: outputs/site)")
-    s.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
-    s.add_argument("--workers", type=int, default=2, help="số kernel chạy song song (mặc định: 2)")
+    s.add_argument("--out", default=None, metavar="THƯ_MỤC", help="thư mục của trang (mặc định: outputs/site)")
+    s.add_argument("--data-dir", default=None, metavar="THƯ_MỤC", help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    s.add_argument("--workers", type=int, default=2, metavar="N", help="số kernel chạy song song (mặc định: 2)")
 
 
 def main(argv: list[str] | None = None) -> int:
