@@ -468,7 +468,7 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
         columns = opendata.describe_columns(table)
         for col in columns:
             dictionary.append([name, table.caption, col.name, col.kind, col.unit, cited_text])
-        rows.append(f'<tr><th scope="row">{_esc(table.label)}</th><td>{_esc(table.title)}</td>'
+        rows.append(f'<tr><th scope="row" class="nhan-bang">{_esc(table.label)}</th><td class="noi-dung">{_esc(table.title)}</td>'
                     f'<td class="can-phai">{len(table.body)}</td>'
                     f'<td><a href="{_esc(name)}">{_esc(name)}<span class="an"> ({_esc(table.label)})</span></a></td></tr>')
         col_rows = "\n".join(f'<tr><th scope="row">{_esc(c.name)}</th><td>{_esc(c.kind)}</td>'
