@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import struct
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -695,14 +696,31 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
         draft, built = report_status(result.out_dir, result)
         reports.append(Report(slug, data.province_name(slug), period, result.out_dir, draft, built, result.skipped))
 
-    pages = write_site(reports, data, out_dir, secrets=[str(paths.root), str(folder)])
+    pages = write_site(reports, data, out_dir, secrets=[str(paths.root), str(folder)], lock_dir=paths.cache_dir)
     return SiteResult(out_dir, reports, pages)
 
 
-def write_site(reports: list[Report], data, out_dir: Path, secrets: list[str] | None = None) -> int:
+@contextmanager
+def _site_lock(path: Path):
+    """One site build at a time per --out; a second one waits, then fails in Vietnamese."""
+    from filelock import FileLock, Timeout
+
+    from .publish import LOCK_TIMEOUT
+
+    try:
+        with FileLock(str(path)).acquire(timeout=LOCK_TIMEOUT):
+            yield
+    except Timeout:
+        raise SiteError(f"Một lần dựng trang khác vào cùng thư mục đang chạy quá {LOCK_TIMEOUT} giây.") from None
+
+
+def write_site(reports: list[Report], data, out_dir: Path, secrets: list[str] | None = None,
+               lock_dir: Path | None = None) -> int:
     """Write every page of the site for built `reports` into a staging folder beside `out_dir`
-    and swap it in; on any failure the previous site stays as it was. Returns the page count."""
-    from .publish import report_lock, staging, swap_in
+    and swap it in; on any failure the previous site stays as it was. Returns the page count.
+    The lock that keeps two site builds apart lives in `lock_dir` (the project's cache), not
+    beside the site, where a web server might serve it."""
+    from .publish import staging, swap_in
 
     source_rows = data.sources.to_dict("records")
     by_province: dict[str, list[Report]] = {}
@@ -716,7 +734,10 @@ def write_site(reports: list[Report], data, out_dir: Path, secrets: list[str] | 
         secrets.append(home)
 
     pages = 0
-    with report_lock(out_dir), staging(out_dir) as tmp:
+    lock_dir = lock_dir or out_dir.parent
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock_name = hashlib.sha256(str(out_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    with _site_lock(lock_dir / f"site-{lock_name}.lock"), staging(out_dir) as tmp:
         (tmp / CSS_NAME).write_text((TEMPLATES_DIR / CSS_NAME).read_text(encoding="utf-8"), encoding="utf-8")
         (tmp / ICON_NAME).write_text(ICON_SVG, encoding="utf-8")
         for slug, items in by_province.items():
