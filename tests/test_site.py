@@ -191,7 +191,7 @@ def test_data_from_the_tables_is_escaped_in_every_page(tmp_path, data_dir):
     set_cell(data_dir / "indicators.csv", 2, "name_vi", f"Tốc độ {evil}")
     set_cell(data_dir / "targets.csv", 2, "text_vi", f"Mục tiêu {evil}")
     data = load(data_dir)
-    reports = reports_for(tmp_path, data, ("2023-Q3", "2023-Q4"))
+    reports = reports_for(tmp_path, data, ("2022-Q4", "2023-Q3"))
     out = tmp_path / "outputs" / "site"
     write_site(reports, data, out, lock_dir=tmp_path / "cache")
     assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["nghe-an", "site"]  # no lock beside the site
@@ -203,6 +203,11 @@ def test_data_from_the_tables_is_escaped_in_every_page(tmp_path, data_dir):
     trend = (out / "nghe-an" / "xu-huong.html").read_text(encoding="utf-8")
     assert "Tốc độ &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;đậm&lt;/b&gt;" in trend
     assert "Mục tiêu &lt;script&gt;" in trend
+    # the speed indicator has two figures (31/12/2022, 30/8/2023): a chart whose alt text says them
+    charts = list((out / "nghe-an" / "xu-huong").glob("*.png"))
+    assert len(charts) == 1 and charts[0].read_bytes().startswith(b"\x89PNG")
+    assert f'src="xu-huong/{charts[0].name}" alt="Biểu đồ đường Tốc độ &lt;script&gt;' in trend
+    assert "31/12/2022:" in trend and "30/8/2023:" in trend and "mục tiêu 25 Mbps" in trend
     home = (out / "index.html").read_text(encoding="utf-8")
     assert "Tỉnh Nghệ An &lt;script&gt;" in home
     for path in pages:

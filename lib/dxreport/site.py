@@ -533,9 +533,38 @@ def _figure_text(obs, indicator_unit: str, count_unit: str) -> str:
     return fmt.MISSING
 
 
-def trend_page(data, slug: str, name: str, reports: list[Report]) -> str:
+TREND_FOLDER = "xu-huong"
+_NUMERIC_RULES = (">=", ">", "<=", "=")
+
+
+def _trend_chart(title: str, points: list, unit: str, target: float | None) -> tuple[bytes, str, tuple[int, int]]:
+    """A small line chart of the distinct figures (date, value) and its alt text."""
+    import io
+
+    import pandas as pd
+
+    from . import charts, fmt
+
+    frame = pd.DataFrame({"ngay": [pd.Timestamp(d) for d, _ in points], "gia_tri": [v for _, v in points]})
+    fig = charts.trend(frame, "ngay", "gia_tri", unit, target=target, invert=(unit == "hạng"))
+    fig.set_size_inches(6.0, 2.6)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    raw = buf.getvalue()
+    said = "; ".join(f"{fmt.day(d)}: {fmt.with_unit(v, unit)}" for d, v in points)
+    alt = f"Biểu đồ đường {title}: {said}"
+    if target is not None:
+        alt += f"; đường nét đứt là mục tiêu {fmt.with_unit(target, unit)}"
+    return raw, alt + ".", _png_size(raw) or (600, 260)
+
+
+def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, dict[str, bytes]]:
     """Each key indicator of the province (with a target, or reported in two periods or more)
-    across the site's periods, oldest first, judged against each of its targets."""
+    across the site's periods, oldest first, judged against each of its targets; a small chart
+    where two figures or more can be drawn. Returns the page and its chart files."""
     import pandas as pd
 
     from . import selection
@@ -561,6 +590,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> str:
     pillar_names = dict(zip(data.pillars["pillar"], data.pillars["name_vi"]))
     pillar_order = dict(zip(data.pillars["pillar"], data.pillars["order"]))
     by_pillar: dict[str, list[str]] = {}
+    images: dict[str, bytes] = {}
     count = 0
     for indicator_id, breakdown in keys:
         if indicator_id not in indicators.index:
@@ -588,6 +618,20 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> str:
             text = _figure_text(current, ind["unit"], ind.get("count_unit", "") or "")
             body_rows.append(f'<tr><th scope="row">{_esc(_cap(period.label_vi))}</th>'
                              f'<td class="can-phai">{_esc(text)}</td><td>{_esc(when)}</td>{verdicts}</tr>')
+        chart = ""
+        drawn = {(c.as_of, c.number, getattr(c, "precision", None)) for c in latest
+                 if c is not None and c.number is not None}
+        points = sorted((d, v) for d, v, _ in drawn)
+        # figures printed to different precisions are not a trend (data/README.md, precision)
+        if len({d for d, _ in points}) >= 2 and len({p for _, _, p in drawn}) == 1:
+            numeric = [t for _, t in its_targets.iterrows() if t["rule"] in _NUMERIC_RULES and not pd.isna(t["value"])]
+            target = float(numeric[0]["value"]) if numeric else None
+            raw, alt, size = _trend_chart(title, points, ind["unit"], target)
+            file_name = f"{anchor}.png"
+            images[file_name] = raw
+            chart = (f'<figure>\n<img src="{TREND_FOLDER}/{file_name}" alt="{_esc(alt)}" width="{size[0]}" '
+                     f'height="{size[1]}" loading="lazy">\n<figcaption>{_esc(title)}: các số liệu đã công bố'
+                     + (", đường nét đứt là mục tiêu" if target is not None else "") + '.</figcaption>\n</figure>\n')
         section = (
             f'<section aria-labelledby="{anchor}">\n<h3 id="{anchor}">{_esc(title)}</h3>\n'
             f'<p>Đơn vị: {_esc(ind["unit"])}.'
@@ -597,7 +641,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> str:
             + f'<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="{anchor}-bang">\n<table>\n'
             f'<caption id="{anchor}-bang">{_esc(title)} qua các kỳ báo cáo</caption>\n<thead><tr>'
             '<th scope="col">Kỳ báo cáo</th><th scope="col">Số liệu mới nhất</th><th scope="col">Tính đến ngày</th>'
-            f'{head}</tr></thead>\n<tbody>\n{chr(10).join(body_rows)}\n</tbody>\n</table>\n</div>\n</section>')
+            f'{head}</tr></thead>\n<tbody>\n{chr(10).join(body_rows)}\n</tbody>\n</table>\n</div>\n{chart}</section>')
         by_pillar.setdefault(ind["pillar"], []).append(section)
     parts, contents = [], []
     for pillar in sorted(by_pillar, key=lambda p: (pillar_order.get(p, 99), p)):
@@ -617,7 +661,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> str:
             + ("\n".join(parts) or "<p>Chưa có chỉ tiêu nào.</p>") + "\n</main>")
     return page(f"Xu hướng các chỉ tiêu chính – tỉnh {name}", body, 1,
                 [("Trang chủ", "index.html"), (f"Tỉnh {name}", f"{slug}/index.html"), ("Xu hướng", None)],
-                "trang-xu-huong")
+                "trang-xu-huong"), images
 
 
 # --------------------------------------------------------------------------------------------
@@ -759,7 +803,12 @@ def write_site(reports: list[Report], data, out_dir: Path, secrets: list[str] | 
                 (target / DATA_FOLDER / "index.html").write_text(data_html, encoding="utf-8")
                 pages += 2
             (tmp / slug / "index.html").write_text(province_page(slug, name, items), encoding="utf-8")
-            (tmp / slug / TREND_PAGE).write_text(trend_page(data, slug, name, items), encoding="utf-8")
+            trend_html, charts = trend_page(data, slug, name, items)
+            if charts:
+                (tmp / slug / TREND_FOLDER).mkdir()
+                for chart_name, raw in charts.items():
+                    (tmp / slug / TREND_FOLDER / chart_name).write_bytes(raw)
+            (tmp / slug / TREND_PAGE).write_text(trend_html, encoding="utf-8")
             pages += 2
         order = sorted(by_province.items(), key=lambda kv: (_newest_first(kv[1][0].period), kv[1][0].province_name))
         (tmp / "index.html").write_text(
