@@ -35,7 +35,8 @@ chromium: ## cài trình duyệt chromium của Debian (kiểm thử trên trìn
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "Cài chromium của Debian cho kiểm thử trên trình duyệt (tests/test_browser.py)..."; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+			|| echo "Không cài được chromium bằng apt-get: kiểm thử trên trình duyệt sẽ thất bại cho đến khi cài được." >&2; \
 	else \
 		echo "Thiếu trình duyệt chromium ($(CHROMIUM)): kiểm thử trên trình duyệt (tests/test_browser.py) sẽ thất bại." >&2; \
 		echo "Hãy cài bằng quyền root: sudo apt-get update && sudo apt-get install -y chromium, rồi chạy lại make test." >&2; \
