@@ -199,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
                         "số cũ được ghi vào revisions.csv")
     i.add_argument("--by", default=None,
                    help="người hoặc đơn vị gửi bản sửa, khi sổ không ghi cột Đơn vị chịu trách nhiệm")
+    _site_parser(sub)
     return parser
 
 
@@ -208,6 +209,23 @@ class _Terminated(KeyboardInterrupt):
 
 def _on_sigterm(signum, frame):
     raise _Terminated()
+
+
+def _site_parser(sub) -> None:
+    s = sub.add_parser("site", formatter_class=_VietnameseHelp, add_help=False,
+                       help="dựng trang tĩnh để xuất bản lên cổng thông tin (mọi tỉnh, mọi kỳ có số liệu)",
+                       description="Dựng (hoặc dùng lại) báo cáo của mọi tỉnh và mọi kỳ có số liệu, rồi ghi một "
+                                   "trang tĩnh: trang chủ, trang tỉnh, báo cáo đọc trên màn hình, dữ liệu mở "
+                                   "(CSV, XLSX) và xu hướng các chỉ tiêu. Chép nguyên thư mục lên máy chủ web.")
+    _localise(s)
+    s.add_argument("--province", action="append", default=None, metavar="TỈNH",
+                   help="chỉ các tỉnh này (lặp lại được); mặc định: mọi tỉnh trong units.csv")
+    s.add_argument("--period", action="append", default=None, metavar="KỲ",
+                   help="chỉ các kỳ này (lặp lại được), ví dụ 2023-Q3, 2023; mặc định: mọi quý và năm có "
+                        "số liệu, đã kết thúc")
+    s.add_argument("--out", default=None, metavar="THƯ_MỤC", help="thư mục của trang (mặc định: outputs/site)")
+    s.add_argument("--data-dir", default=None, metavar="THƯ_MỤC", help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    s.add_argument("--workers", type=_positive_int, default=2, metavar="SỐ", help="số kernel chạy song song, từ 1 trở lên (mặc định: 2)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,7 +332,20 @@ def _draft(args) -> int:
     return 0
 
 
-COMMANDS = {"build": _build, "validate": _validate, "template": _template, "ingest": _ingest, "draft": _draft}
+
+def _site(args) -> int:
+    from .site import build_site
+
+    result = build_site(args.province, args.period, args.out, args.workers, root=args.root,
+                        data_dir=args.data_dir, log=lambda line: print(line, flush=True))
+    reused = sum(1 for r in result.reports if r.skipped)
+    print(f"Đã dựng trang: {len(result.reports)} báo cáo ({reused} dùng lại, không đổi), {result.pages} trang, "
+          f"tại {result.out}")
+    print(f"Mở {result.out / 'index.html'} để xem; chép nguyên thư mục lên máy chủ web để xuất bản.")
+    return 0
+
+
+COMMANDS = {"build": _build, "validate": _validate, "template": _template, "ingest": _ingest, "draft": _draft, "site": _site}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,318 @@
+"""The open data of a published report: its tables as CSV and XLSX, with a data dictionary.
+
+The tables are read back from the report page as published (`extract_tables`), so each CSV holds
+exactly the cells a reader sees: the caption, the header and body rows, and the "Nguồn:" line
+that follows the table. CSV files are UTF-8 with a byte-order mark (Excel then reads Vietnamese
+correctly); the XLSX holds one sheet per table plus the dictionary.
+
+Formula safety (OWASP "CSV injection"): a text cell that starts with `=`, `+`, `-`, `@`, a tab
+or a carriage return gets a leading apostrophe, in CSV and XLSX alike. A cell that is a number
+(`-12`, `3.348.092`, `72,05`) is not text and stays as it is; in the XLSX it is stored as a number.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Vietnamese grouping (3.348.092; 72,05; -1,5) or a plain integer / decimal-comma number.
+_VI_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$")
+# A plain decimal-point number (-12.5) as another tool may print it; never "1e5", "inf" or "nan".
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+\.\d+$")
+_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def parse_number(text: str) -> int | float | None:
+    """The value of a cell that is just a number, else None: '3.348.092' -> 3348092,
+    '72,05' -> 72.05, '-5' -> -5. Text around the number ('72,05%', '29,45 Mbps') is not a number."""
+    cell = text.strip()
+    if _VI_NUMBER.match(cell):
+        digits = cell.replace(".", "").replace(",", ".")
+        return float(digits) if "." in digits else int(digits)
+    if _PLAIN_NUMBER.match(cell):
+        return float(cell)
+    return None
+
+
+def neutralise(text: str) -> str:
+    """A cell made safe to open in a spreadsheet: text that a spreadsheet could read as a formula
+    gets a leading apostrophe; numbers and other text are returned unchanged."""
+    if text.startswith(TRIGGERS) and parse_number(text) is None:
+        return "'" + text
+    return text
+
+
+def restore(text: str) -> str:
+    """The cell as shown in the report, from its neutralised form (for reading the CSV back)."""
+    if text.startswith("'") and text[1:].startswith(TRIGGERS) and parse_number(text[1:]) is None:
+        return text[1:]
+    return text
+
+
+def normalise_space(text: str) -> str:
+    return " ".join(text.split())
+
+
+@dataclass
+class ReportTable:
+    """One table as the report page shows it."""
+
+    number: int  # position in the report, from 1
+    caption: str  # "Bảng 2.1. Băng rộng di động"
+    rows: list[list[str]] = field(default_factory=list)  # header row(s) first
+    header_rows: int = 0
+    source: str = ""  # the "Nguồn: ..." line after the table, without "Nguồn:"
+
+    @property
+    def label(self) -> str:
+        """'Bảng 2.1' when the caption starts with it, else 'Bảng <n>'."""
+        match = re.match(r"^(Bảng\s+[\w.]+?)\.?\s", self.caption + " ")
+        return match.group(1) if match else f"Bảng {self.number}"
+
+    @property
+    def title(self) -> str:
+        """The caption without its label."""
+        text = self.caption
+        if text.startswith(self.label):
+            text = text[len(self.label):].lstrip(". ")
+        return text
+
+    @property
+    def slug(self) -> str:
+        """'bang-2-1': the file name of its CSV (without extension)."""
+        match = re.match(r"^Bảng\s+([\w.]+?)\.?$", self.label)
+        tail = match.group(1) if match else str(self.number)
+        return "bang-" + re.sub(r"[^0-9A-Za-z]+", "-", tail).strip("-").lower()
+
+    @property
+    def header(self) -> list[str]:
+        return self.rows[self.header_rows - 1] if self.header_rows else []
+
+    @property
+    def body(self) -> list[list[str]]:
+        return self.rows[self.header_rows:]
+
+
+class _TableParser(HTMLParser):
+    """Collects every top-level <table>: caption, rows of cell text, and the 'Nguồn:' paragraph
+    that follows it. Tolerant of unclosed cells and rows, as browsers are."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables: list[ReportTable] = []
+        self._table: ReportTable | None = None
+        self._depth = 0  # nested tables are read as text of their cell
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._caption: list[str] | None = None
+        self._in_head = False
+        self._after: ReportTable | None = None  # the last table closed, waiting for its source line
+        self._para: list[str] | None = None
+        self._skip = 0  # inside <script>/<style>
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+            return
+        if tag == "table":
+            self._depth += 1
+            if self._depth == 1:
+                self._table = ReportTable(len(self.tables) + 1, "")
+                self._after = None
+            return
+        if self._depth > 1 or self._table is None:
+            if tag == "p" and self._table is None and self._after is not None:
+                self._para = []
+            elif tag in ("table", "figure", "h1", "h2", "h3", "h4", "h5", "h6"):
+                self._after = None
+            return
+        if tag == "caption":
+            self._caption = []
+        elif tag == "thead":
+            self._in_head = True
+        elif tag in ("tbody", "tfoot"):
+            self._in_head = False
+        elif tag == "tr":
+            self._close_row()
+            self._row = []
+        elif tag in ("td", "th"):
+            self._close_cell()
+            if self._row is None:
+                self._row = []
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+            return
+        if tag == "table":
+            self._depth = max(0, self._depth - 1)
+            if self._depth == 0 and self._table is not None:
+                self._close_row()
+                self.tables.append(self._table)
+                self._after, self._table = self._table, None
+            return
+        if self._table is None:
+            if tag == "p" and self._para is not None:
+                text = normalise_space("".join(self._para))
+                if self._after is not None and text.startswith("Nguồn:"):
+                    self._after.source = text[len("Nguồn:"):].strip()
+                self._para, self._after = None, None
+            return
+        if self._depth > 1:
+            return
+        if tag == "caption" and self._caption is not None:
+            self._table.caption = normalise_space("".join(self._caption))
+            self._caption = None
+        elif tag in ("td", "th"):
+            self._close_cell()
+        elif tag == "tr":
+            self._close_row()
+        elif tag == "thead":
+            self._close_row()
+            self._in_head = False
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        if self._caption is not None:
+            self._caption.append(data)
+        elif self._cell is not None:
+            self._cell.append(data)
+        elif self._para is not None:
+            self._para.append(data)
+
+    def _close_cell(self):
+        if self._cell is not None and self._row is not None:
+            self._row.append(normalise_space("".join(self._cell)))
+        self._cell = None
+
+    def _close_row(self):
+        self._close_cell()
+        if self._row is not None and self._table is not None:
+            self._table.rows.append(self._row)
+            if self._in_head:
+                self._table.header_rows += 1
+        self._row = None
+
+
+def extract_tables(html_text: str) -> list[ReportTable]:
+    """Every table of an HTML page, as shown: caption, rows of cell text, source line."""
+    parser = _TableParser()
+    parser.feed(html_text)
+    parser.close()
+    return parser.tables
+
+
+def file_names(tables: list[ReportTable]) -> list[str]:
+    """Unique CSV file names, in table order."""
+    names, used = [], set()
+    for table in tables:
+        name = table.slug
+        if name in used:
+            name = f"{name}-{table.number}"
+        used.add(name)
+        names.append(f"{name}.csv")
+    return names
+
+
+def write_csv(table: ReportTable, path: Path) -> Path:
+    """UTF-8 with BOM, comma-separated, every cell neutralised."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        for row in table.rows:
+            writer.writerow([neutralise(cell) for cell in row])
+    return path
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    """A CSV written by `write_csv`, cells as shown in the report."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [[restore(cell) for cell in row] for row in csv.reader(handle)]
+
+
+def _sheet_title(text: str, used: set[str]) -> str:
+    title = re.sub(r"[\[\]:*?/\\]", "-", text)[:31].strip() or "Bang"
+    base, n = title, 2
+    while title in used:
+        suffix = f" ({n})"
+        title = base[:31 - len(suffix)] + suffix
+        n += 1
+    used.add(title)
+    return title
+
+
+def xlsx_value(cell: str):
+    """What a cell holds in the XLSX: a number when the cell is a plain number, else the
+    neutralised text (without characters XML cannot hold)."""
+    number = parse_number(cell)
+    if number is not None:
+        return number
+    return neutralise(_ILLEGAL_XLSX.sub("", cell))
+
+
+@dataclass
+class ColumnInfo:
+    name: str
+    kind: str  # "số" | "văn bản"
+    unit: str  # "%", "Mbps", "" when mixed or none
+
+
+_LEADING_NUMBER = re.compile(r"^(?:hạng\s+)?[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?(?:/[\d.]+)?\s*(?P<unit>.*)$")
+
+
+def describe_columns(table: ReportTable) -> list[ColumnInfo]:
+    """Each column's type and unit, read from its cells: a column whose filled cells are all
+    '<number> <unit>' with one unit has that unit."""
+    header = table.header or [f"Cột {i + 1}" for i in range(max((len(r) for r in table.rows), default=0))]
+    infos = []
+    for index, name in enumerate(header):
+        cells = [row[index] for row in table.body if index < len(row) and row[index].strip()]
+        units = set()
+        numeric = bool(cells)
+        for cell in cells:
+            match = _LEADING_NUMBER.match(cell)
+            if not match:
+                numeric = False
+                break
+            units.add("hạng" if cell.startswith("hạng") else match.group("unit").strip())
+        if numeric and len(units) == 1:
+            unit = units.pop()
+            infos.append(ColumnInfo(name, "số", unit))
+        elif numeric:
+            infos.append(ColumnInfo(name, "số", "ghi trong từng ô"))
+        else:
+            infos.append(ColumnInfo(name, "văn bản", ""))
+    return infos
+
+
+def write_xlsx(tables: list[ReportTable], names: list[str], path: Path, dictionary: list[list[str]]) -> Path:
+    """One workbook: a dictionary sheet first, then one sheet per table (header row first)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    used: set[str] = set()
+    sheet.title = _sheet_title("Từ điển dữ liệu", used)
+    for row in dictionary:
+        sheet.append([xlsx_value(cell) for cell in row])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for table, name in zip(tables, names):
+        ws = book.create_sheet(_sheet_title(table.label, used))
+        for row in table.rows:
+            ws.append([xlsx_value(cell) for cell in row])
+        for r in range(1, table.header_rows + 1):
+            for cell in ws[r]:
+                cell.font = Font(bold=True)
+    book.properties.creator = ""
+    book.properties.lastModifiedBy = ""
+    book.save(str(path))
+    return path

@@ -1,0 +1,820 @@
+"""`dxreport site`: the static site the province publishes on its DX portal.
+
+    <out>/index.html                          home: provinces, latest report first
+    <out>/site.css, bieu-tuong.svg            the one stylesheet, the icon
+    <out>/<tỉnh>/index.html                   every period, newest first, status, date, downloads
+    <out>/<tỉnh>/xu-huong.html                key indicators across the periods, with targets
+    <out>/<tỉnh>/<kỳ>/index.html              the report, made for a screen
+    <out>/<tỉnh>/<kỳ>/bao-cao.pdf|.docx       the downloads
+    <out>/<tỉnh>/<kỳ>/hinh/*.png              the report's figures as files
+    <out>/<tỉnh>/<kỳ>/du-lieu/index.html      open data: each table as CSV, one XLSX, a dictionary
+
+Each report comes from `build.build()` (unchanged reports are reused by key). The site is
+written into a staging folder beside `--out` and swapped in whole, so a failed site build leaves
+the previous site as it was. Only files the site itself writes are published (an allow-list):
+no notebooks, build manifests, locks, logs or check sheets. Every link is relative, pages load
+nothing from another host (a Content-Security-Policy forbids it, and scripts), files are 0644
+and folders 0755. Every string from the data or the report is HTML-escaped through `_esc`.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html
+import json
+import os
+import re
+import shutil
+import struct
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from string import Template
+from typing import Callable
+
+from . import periods
+from .errors import DxreportError
+from .files import known_provinces
+from .paths import OUTPUT_NAME, TEMPLATES_DIR, project, resolve_data_dir
+
+CSS_NAME = "site.css"
+ICON_NAME = "bieu-tuong.svg"
+DATA_FOLDER = "du-lieu"
+FIGURE_FOLDER = "hinh"
+XLSX_NAME = "bang-so-lieu.xlsx"
+TREND_PAGE = "xu-huong.html"
+DRAFT = "DỰ THẢO"
+FINAL = "Chính thức"
+PUBLISHED_SUFFIXES = {".html", ".css", ".svg", ".png", ".pdf", ".docx", ".csv", ".xlsx"}
+INTERNAL = re.compile(r"(\.ipynb$|\.lock$|\.log$|^build\.json$|^kiem-tra-so-lieu\.|^\.)")
+KIND_ORDER = {"year": 0, "half": 1, "quarter": 2, "month": 3}
+ICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+            '<rect width="16" height="16" rx="3" fill="#1f4e8c"/>'
+            '<path d="M4 12V7h2v5zm3 0V4h2v8zm3 0V9h2v3z" fill="#fff"/></svg>\n')
+
+
+class SiteError(DxreportError):
+    """A site that cannot be built where it was asked (unsafe --out, no report to publish)."""
+
+
+def _esc(text) -> str:
+    """Every string from data or a report, as HTML text or attribute value (one place to swap)."""
+    return html.escape(str(text), quote=True)
+
+
+# --------------------------------------------------------------------------------------------
+# What to build
+
+
+def default_periods(data_dir: Path, province: str, today: date | None = None) -> list[periods.Period]:
+    """Quarters and years that hold at least one observation of the province, never a period
+    that ends after `today`; oldest first."""
+    today = today or date.today()
+    found: dict[str, periods.Period] = {}
+    path = data_dir / "observations.csv"
+    if path.exists():
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("province") != province:
+                    continue
+                try:
+                    day = date.fromisoformat((row.get("as_of") or "").strip())
+                except ValueError:
+                    continue  # the validator reports it
+                for period in (periods.quarter_of(day), periods.parse(str(day.year))):
+                    if period.end <= today:
+                        found[period.code] = period
+    return sorted(found.values(), key=_chronological)
+
+
+def _chronological(period: periods.Period):
+    return (period.end, -KIND_ORDER.get(period.kind, 9))
+
+
+def _newest_first(period: periods.Period):
+    return (-period.end.toordinal(), KIND_ORDER.get(period.kind, 9))
+
+
+def check_out_dir(out: Path, root: Path, data_dir: Path) -> Path:
+    """Refuse an --out whose swap would replace the project, its data, its reports or any
+    folder that is not a site already."""
+    out = out.resolve()
+    outputs = (root / "outputs").resolve()
+    guarded = {"thư mục dự án": root.resolve(), "thư mục dữ liệu": data_dir.resolve(), "thư mục outputs/": outputs,
+               "thư mục notebooks/": (root / "notebooks").resolve(), "thư mục lib/": (root / "lib").resolve()}
+    for what, path in guarded.items():
+        if out == path or path.is_relative_to(out):
+            raise SiteError(f"Không thể ghi trang vào {out}: thư mục này là hoặc chứa {what} ({path}). "
+                            "Hãy chọn một thư mục riêng cho trang, ví dụ outputs/site.")
+        if what != "thư mục outputs/" and what != "thư mục dự án" and out.is_relative_to(path):
+            raise SiteError(f"Không thể ghi trang vào {out}: thư mục này nằm trong {what} ({path}).")
+    if out.is_relative_to(outputs) and out.parent != outputs:
+        raise SiteError(f"Không thể ghi trang vào {out}: trong outputs/ chỉ dùng được một thư mục cấp một, "
+                        "ví dụ outputs/site (các thư mục khác chứa báo cáo đã dựng).")
+    if out.is_relative_to(outputs) and out.name in {".cache"} | set(known_provinces(data_dir)):
+        raise SiteError(f"Không thể ghi trang vào {out}: thư mục này chứa báo cáo đã dựng hoặc bộ nhớ đệm.")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_site(out))):
+        raise SiteError(f"Không thể ghi trang vào {out}: thư mục đã có nội dung khác (không phải trang đã dựng "
+                        "trước đây). Hãy chọn một thư mục trống hoặc chưa có.")
+    return out
+
+
+def is_site(folder: Path) -> bool:
+    """A folder this command wrote before (it may be replaced)."""
+    return (folder / "index.html").is_file() and (folder / CSS_NAME).is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# One built report
+
+
+@dataclass
+class Report:
+    province: str
+    province_name: str
+    period: periods.Period
+    source_dir: Path  # outputs/<tỉnh>/<kỳ>
+    draft: bool = True
+    built: date | None = None
+    skipped: bool = False
+    tables: int = 0
+    figures: int = 0
+
+    @property
+    def href(self) -> str:
+        """Relative to the province folder."""
+        return f"{self.period.code}/index.html"
+
+    @property
+    def status(self) -> str:
+        return DRAFT if self.draft else FINAL
+
+
+def report_status(out_dir: Path, result=None) -> tuple[bool, date | None]:
+    """(draft, date) of a built report: from the build result or its manifest when they say
+    so; a report whose status nobody recorded is a draft. The date is the manifest's, else the
+    day the HTML was written."""
+    try:
+        manifest = json.loads((out_dir / "build.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    draft = None
+    for source in (manifest, vars(result) if result is not None and hasattr(result, "__dict__") else {}):
+        if "draft" in source and source["draft"] is not None:
+            draft = bool(source["draft"])
+        if "final" in source and source["final"] is not None:
+            draft = not bool(source["final"])
+        status = str(source.get("status") or "").strip().lower()
+        if status in ("final", "chinh-thuc", "chính thức", "official"):
+            draft = False
+        elif status in ("draft", "du-thao", "dự thảo"):
+            draft = True
+    when = None
+    for key in ("date", "issued", "built", "built_at"):
+        value = manifest.get(key)
+        if value:
+            try:
+                when = datetime.fromisoformat(str(value)).date()
+                break
+            except ValueError:
+                continue
+    if when is None:
+        html_path = out_dir / f"{OUTPUT_NAME}.html"
+        if html_path.exists():
+            when = date.fromtimestamp(html_path.stat().st_mtime)
+    return (True if draft is None else draft), when
+
+
+# --------------------------------------------------------------------------------------------
+# Page shell
+
+
+_SHELL = None
+
+
+def _shell() -> Template:
+    global _SHELL
+    if _SHELL is None:
+        _SHELL = Template((TEMPLATES_DIR / "site.html").read_text(encoding="utf-8"))
+    return _SHELL
+
+
+def page(title: str, body: str, depth: int, crumbs: list[tuple[str, str | None]], kind: str = "",
+         tools: str = "") -> str:
+    """A whole page. `crumbs` are (text, href relative to the site root or None for this page);
+    `body` is HTML already escaped, holding the <main id="noi-dung">."""
+    base = "../" * depth
+    items = []
+    for text, href in crumbs:
+        if href is None:
+            items.append(f'<li><span aria-current="page">{_esc(text)}</span></li>')
+        else:
+            items.append(f'<li><a href="{_esc(base + href)}">{_esc(text)}</a></li>')
+    return _shell().substitute(
+        title=_esc(title), base=base, kind=_esc(kind), breadcrumbs=f"<ol>{''.join(items)}</ol>",
+        tools=tools, body=body)
+
+
+def _cap(text: str) -> str:
+    """'quý III năm 2023' -> 'Quý III năm 2023' (str.capitalize would lower the rest)."""
+    return text[:1].upper() + text[1:]
+
+
+def _day(value: date | None) -> str:
+    from . import fmt
+
+    return fmt.day(value) if value else "—"
+
+
+def _badge(report: Report) -> str:
+    cls = "nhan du-thao" if report.draft else "nhan chinh-thuc"
+    return f'<span class="{cls}">{_esc(report.status)}</span>'
+
+
+# --------------------------------------------------------------------------------------------
+# Home and province pages
+
+
+def home_page(provinces: list[tuple[str, str, list[Report]]]) -> str:
+    """provinces: (slug, name, reports newest first), ordered by newest report."""
+    cards = []
+    for slug, name, reports in provinces:
+        latest = reports[0]
+        cards.append(
+            f'<li class="the">\n<h2><a href="{_esc(slug)}/index.html">Tỉnh {_esc(name)}</a></h2>\n'
+            f'<p>Báo cáo mới nhất: <a href="{_esc(slug)}/{_esc(latest.href)}">'
+            f'{_esc(_cap(latest.period.label_vi))}</a> {_badge(latest)}</p>\n'
+            f'<p>Số liệu tính đến ngày {_esc(_day(latest.period.end))}.</p>\n'
+            f'<ul class="lien-ket">\n<li><a href="{_esc(slug)}/index.html">Tất cả {len(reports)} kỳ báo cáo'
+            f'<span class="an"> của tỉnh {_esc(name)}</span></a></li>\n'
+            f'<li><a href="{_esc(slug)}/{TREND_PAGE}">Xu hướng các chỉ tiêu chính'
+            f'<span class="an"> của tỉnh {_esc(name)}</span></a></li>\n</ul>\n</li>')
+    body = ('<main id="noi-dung" tabindex="-1">\n<h1>Báo cáo chuyển đổi số cấp tỉnh</h1>\n'
+            '<p class="dan">Báo cáo kết quả chuyển đổi số của từng tỉnh theo kỳ, đọc trực tuyến hoặc tải về '
+            'dạng PDF, DOCX, kèm dữ liệu mở (CSV, XLSX) của mọi bảng số liệu.</p>\n'
+            f'<ul class="danh-sach-the">\n{chr(10).join(cards)}\n</ul>\n</main>')
+    return page("Báo cáo chuyển đổi số cấp tỉnh", body, 0, [("Trang chủ", None)], "trang-chu")
+
+
+def province_page(slug: str, name: str, reports: list[Report]) -> str:
+    rows = []
+    for r in reports:
+        label = r.period.label_vi
+        hidden = f'<span class="an"> {_esc(label)}</span>'
+        rows.append(
+            f'<tr>\n<th scope="row"><a href="{_esc(r.href)}">{_esc(_cap(label))}</a></th>\n'
+            f'<td>{_badge(r)}</td>\n<td>{_esc(_day(r.period.end))}</td>\n<td>{_esc(_day(r.built))}</td>\n'
+            f'<td class="tai-ve"><a href="{_esc(r.href)}">HTML{hidden}</a> '
+            f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.pdf">PDF{hidden}</a> '
+            f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.docx">DOCX{hidden}</a> '
+            f'<a href="{_esc(r.period.code)}/{DATA_FOLDER}/index.html">Dữ liệu mở{hidden}</a></td>\n</tr>')
+    body = (f'<main id="noi-dung" tabindex="-1">\n<h1>Báo cáo chuyển đổi số tỉnh {_esc(name)}</h1>\n'
+            f'<p class="dan">{len(reports)} kỳ báo cáo, mới nhất trước. Báo cáo “{DRAFT}” chưa được phê duyệt '
+            'chính thức. <a href="' + TREND_PAGE + '">Xem xu hướng các chỉ tiêu chính qua các kỳ</a>.</p>\n'
+            '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="bang-ky">\n<table>\n'
+            '<caption id="bang-ky">Các kỳ báo cáo, mới nhất trước</caption>\n<thead>\n<tr>'
+            '<th scope="col">Kỳ báo cáo</th><th scope="col">Trạng thái</th><th scope="col">Số liệu tính đến</th>'
+            '<th scope="col">Ngày lập</th><th scope="col">Tải về</th></tr>\n</thead>\n<tbody>\n'
+            f'{chr(10).join(rows)}\n</tbody>\n</table>\n</div>\n</main>')
+    return page(f"Báo cáo chuyển đổi số tỉnh {name}", body, 1,
+                [("Trang chủ", "index.html"), (f"Tỉnh {name}", None)], "trang-tinh")
+
+
+# --------------------------------------------------------------------------------------------
+# The report page
+
+
+@dataclass
+class ScreenReport:
+    html: str
+    images: dict[str, bytes] = field(default_factory=dict)  # file name under hinh/ -> bytes
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (file name, alt text)
+
+
+_ALIGN = re.compile(r"text-align:\s*(right|center)")
+_DATA_URI = re.compile(r"^data:image/(png|svg\+xml|jpeg);base64,(.*)$", re.S)
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    return None
+
+
+def screen_report(report_html: str, report: Report, sources: dict[str, str] | None = None) -> ScreenReport:
+    """The built report's HTML made for a screen: the site's own head (no inline style, no
+    script), a header with the downloads, a skip link, a side table of contents on wide screens,
+    tables that scroll in their own box with `scope` on every header cell, figures as files."""
+    from bs4 import BeautifulSoup, Comment
+
+    soup = BeautifulSoup(report_html, "html.parser")
+    body = soup.body or soup
+    for tag in body.find_all(["script", "style", "link", "meta", "noscript", "iframe", "object", "embed",
+                              "base", "form", "input", "button", "textarea", "select"]):
+        tag.decompose()
+    for comment in body.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    title_block = body.find("header", id="title-block-header")
+    if title_block is not None:
+        title_block.extract()
+    toc = body.find("nav", id="TOC")
+    if toc is not None:
+        toc.extract()
+
+    for tag in body.find_all(True):
+        style = tag.attrs.pop("style", None)
+        if style:
+            align = _ALIGN.search(style)
+            if align:
+                tag["class"] = list(tag.get("class", [])) + [{"right": "can-phai", "center": "can-giua"}[align.group(1)]]
+        for attr in [a for a in tag.attrs if a.lower().startswith("on") or a in ("width", "height", "align")]:
+            del tag[attr]
+        if tag.name == "a":
+            href = str(tag.get("href", ""))
+            if href and not href.startswith("#"):
+                tag.unwrap()  # nothing leaves the site; the address stays as text
+
+    for colgroup in body.find_all("colgroup"):
+        colgroup.decompose()
+
+    for n, table in enumerate(body.find_all("table"), start=1):
+        if table.find_parent("table") is not None:
+            continue
+        for th in table.find_all("th"):
+            if not th.get("scope"):
+                th["scope"] = "col" if th.find_parent("thead") is not None else "row"
+        for tr in table.find_all("tr"):
+            if tr.find_parent("thead") is not None:
+                continue
+            first = tr.find(["td", "th"])
+            if first is not None and first.name == "td" and "can-phai" not in first.get("class", []):
+                first.name = "th"  # the label of the row
+                first["scope"] = "row"
+        caption = table.find("caption")
+        wrapper = soup.new_tag("div", attrs={"class": "bang-cuon", "role": "region", "tabindex": "0"})
+        if caption is not None:
+            caption["id"] = caption.get("id") or f"bang-{n}"
+            wrapper["aria-labelledby"] = caption["id"]
+        else:
+            wrapper["aria-label"] = f"Bảng {n}"
+        table.wrap(wrapper)
+
+    result = ScreenReport("")
+    for img in body.find_all("img"):
+        src = str(img.get("src", ""))
+        match = _DATA_URI.match(src)
+        if match:
+            raw = base64.b64decode(match.group(2))
+            ext = {"png": "png", "svg+xml": "svg", "jpeg": "jpg"}[match.group(1)]
+            name = f"{hashlib.sha256(raw).hexdigest()[:16]}.{ext}"
+            result.images[name] = raw
+            img["src"] = f"{FIGURE_FOLDER}/{name}"
+            size = _png_size(raw)
+            if size:
+                img["width"], img["height"] = str(size[0]), str(size[1])
+        elif src and not src.startswith(f"{FIGURE_FOLDER}/"):
+            img.decompose()  # an image from elsewhere is never loaded
+            continue
+        for attr in ("role", "aria-label"):
+            img.attrs.pop(attr, None)
+        figure = img.find_parent("figure")
+        caption = figure.find("figcaption") if figure is not None else None
+        alt = " ".join(str(img.get("alt", "")).split())
+        if not alt and caption is not None:
+            alt = " ".join(caption.get_text(" ").split())
+        img["alt"] = alt or "Hình minh họa của báo cáo"
+        if caption is not None and " ".join(caption.get_text(" ").split()) == img["alt"]:
+            caption["aria-hidden"] = "true"  # the alt text already says it
+        elif caption is not None:
+            caption.attrs.pop("aria-hidden", None)
+        img["loading"] = "lazy"
+        result.figures.append((img["src"].split("/")[-1], img["alt"]))
+
+    title_html = title_block.decode_contents() if title_block is not None else \
+        f'<h1 class="title">{_esc(report.period.label_vi)}</h1>'
+    toc_side, toc_small = "", ""
+    if toc is not None:
+        heading = toc.find(["h2", "h1"])
+        if heading is not None:
+            heading.decompose()
+        for a in toc.find_all("a"):
+            a.attrs.pop("id", None)
+        links = toc.decode_contents().strip()
+        toc_side = (f'<nav class="muc-luc-ben" aria-labelledby="muc-luc-ben">\n'
+                    f'<h2 id="muc-luc-ben">Mục lục</h2>\n{links}\n</nav>')
+        toc_small = (f'<details class="muc-luc-gon">\n<summary>Mục lục</summary>\n'
+                     f'<nav aria-label="Mục lục (màn hình hẹp)">\n{links}\n</nav>\n</details>')
+
+    tools = (f'<nav class="tai-ve-dau" aria-label="Tải báo cáo">\n{_badge(report)}\n<ul>\n'
+             f'<li><a href="{OUTPUT_NAME}.pdf">Tải PDF</a></li>\n'
+             f'<li><a href="{OUTPUT_NAME}.docx">Tải DOCX</a></li>\n'
+             f'<li><a href="{DATA_FOLDER}/index.html">Dữ liệu mở (CSV, XLSX)</a></li>\n</ul>\n</nav>')
+    content = body.decode_contents().strip()
+    draft_note = (f'<p class="ghi-chu-du-thao"><strong>{DRAFT}</strong>: báo cáo chưa được phê duyệt chính thức; '
+                  'số liệu và nội dung có thể còn thay đổi.</p>\n') if report.draft else ""
+    body_html = (f'{toc_small}\n<div class="bo-cuc">\n{toc_side}\n'
+                 f'<main id="noi-dung" tabindex="-1" class="bao-cao">\n'
+                 f'<header id="title-block-header">\n{title_html}\n</header>\n{draft_note}{content}\n</main>\n</div>')
+    title = soup.title.get_text(" ") if soup.title is not None else report.period.label_vi
+    title = " ".join(title.split())
+    result.html = page(title, body_html, 2,
+                       [("Trang chủ", "index.html"), (f"Tỉnh {report.province_name}", f"{report.province}/index.html"),
+                        (_cap(report.period.label_vi), None)], "trang-bao-cao", tools)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Open data
+
+
+def source_titles(source_line: str, sources: list[dict]) -> list[dict]:
+    """The sources of sources.csv whose short name the 'Nguồn:' line cites, in order cited."""
+    found = []
+    for row in sources:
+        short = (row.get("short_vi") or "").strip()
+        if short and short in source_line:
+            found.append((source_line.index(short), row))
+    return [row for _, row in sorted(found, key=lambda pair: pair[0])]
+
+
+def _source_item(row: dict) -> str:
+    issued = row.get("issued")
+    when = ""
+    if issued is not None and str(issued) not in ("", "NaT", "nan", "None"):
+        try:
+            when = f", {_day(datetime.fromisoformat(str(issued)).date())}"
+        except ValueError:
+            when = ""
+    issuer = f" — {row['issuer']}" if row.get("issuer") else ""
+    return f"{row['title_vi']}{issuer}{when}"
+
+
+def open_data(report: Report, report_page_html: str, figures: list[tuple[str, str]], sources: list[dict],
+              folder: Path) -> tuple[str, int]:
+    """Write the CSVs, the XLSX and return the open-data page (and the number of tables)."""
+    from . import opendata
+
+    tables = opendata.extract_tables(report_page_html)
+    names = opendata.file_names(tables)
+    folder.mkdir(parents=True, exist_ok=True)
+    dictionary = [["Tệp", "Bảng", "Cột", "Kiểu", "Đơn vị", "Nguồn"]]
+    sections, rows = [], []
+    for table, name in zip(tables, names):
+        opendata.write_csv(table, folder / name)
+        cited = source_titles(table.source, sources)
+        cited_text = "; ".join(_source_item(r) for r in cited) or table.source
+        columns = opendata.describe_columns(table)
+        for col in columns:
+            dictionary.append([name, table.caption, col.name, col.kind, col.unit, cited_text])
+        rows.append(f'<tr><th scope="row" class="nhan-bang">{_esc(table.label)}</th><td class="noi-dung">{_esc(table.title)}</td>'
+                    f'<td class="can-phai">{len(table.body)}</td>'
+                    f'<td><a href="{_esc(name)}">{_esc(name)}<span class="an"> ({_esc(table.label)})</span></a></td></tr>')
+        col_rows = "\n".join(f'<tr><th scope="row">{_esc(c.name)}</th><td>{_esc(c.kind)}</td>'
+                             f'<td>{_esc(c.unit or "—")}</td></tr>' for c in columns)
+        src_html = "".join(f"<li>{_esc(_source_item(r))}</li>" for r in cited)
+        if not src_html and table.source:
+            src_html = f"<li>{_esc(table.source)}</li>"
+        anchor = f"tu-dien-{name[:-4]}"
+        sections.append(
+            f'<section aria-labelledby="{_esc(anchor)}">\n<h3 id="{_esc(anchor)}">{_esc(table.caption)}</h3>\n'
+            f'<p>Tệp: <a href="{_esc(name)}">{_esc(name)}</a> · {len(table.body)} dòng số liệu.</p>\n'
+            f'<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="{_esc(anchor)}-cot">\n<table>\n'
+            f'<caption id="{_esc(anchor)}-cot">Các cột của {_esc(table.label)}</caption>\n'
+            '<thead><tr><th scope="col">Cột</th><th scope="col">Kiểu</th><th scope="col">Đơn vị</th></tr></thead>\n'
+            f'<tbody>\n{col_rows}\n</tbody>\n</table>\n</div>\n'
+            + (f'<p>Nguồn:</p>\n<ul>{src_html}</ul>\n' if src_html else '<p>Nguồn: không ghi.</p>\n')
+            + '</section>')
+    opendata.write_xlsx(tables, names, folder / XLSX_NAME, dictionary)
+    figure_items = "\n".join(f'<li><a href="../{FIGURE_FOLDER}/{_esc(name)}">{_esc(alt)}</a></li>'
+                             for name, alt in figures)
+    label = report.period.label_vi
+    table_list = (
+        '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="ds-bang">\n<table>\n'
+        '<caption id="ds-bang">Các bảng số liệu của báo cáo</caption>\n<thead><tr><th scope="col">Bảng</th>'
+        '<th scope="col">Nội dung</th><th scope="col">Số dòng</th><th scope="col">Tệp CSV</th></tr></thead>\n'
+        f'<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>\n</div>') if rows else "<p>Báo cáo không có bảng số liệu.</p>"
+    body = (
+        f'<main id="noi-dung" tabindex="-1">\n<h1>Dữ liệu mở: báo cáo {_esc(label)}, tỉnh {_esc(report.province_name)}</h1>\n'
+        f'<p class="dan">Mỗi bảng của <a href="../index.html">báo cáo</a> là một tệp CSV (UTF-8 có BOM, phân cách '
+        f'bằng dấu phẩy, mở được bằng Excel); tất cả các bảng và từ điển dữ liệu nằm trong một tệp '
+        f'<a href="{XLSX_NAME}">{XLSX_NAME}</a>. Ô chữ bắt đầu bằng =, +, -, @ được thêm dấu nháy đơn (\') ở đầu '
+        'để bảng tính không hiểu nhầm thành công thức; ô là số được giữ là số.</p>\n'
+        f'<h2>Các bảng</h2>\n{table_list}\n'
+        + (f'<h2>Các hình</h2>\n<ul>\n{figure_items}\n</ul>\n' if figure_items else '')
+        + '<h2>Từ điển dữ liệu</h2>\n<p>Với mỗi bảng: các cột, kiểu (số hay văn bản), đơn vị và các văn bản nguồn.</p>\n'
+        + "\n".join(sections) + '\n</main>')
+    html_text = page(f"Dữ liệu mở – báo cáo {label}, tỉnh {report.province_name}", body, 3,
+                     [("Trang chủ", "index.html"), (f"Tỉnh {report.province_name}", f"{report.province}/index.html"),
+                      (_cap(label), f"{report.province}/{report.period.code}/index.html"),
+                      ("Dữ liệu mở", None)], "trang-du-lieu")
+    return html_text, len(tables)
+
+
+# --------------------------------------------------------------------------------------------
+# Trend page
+
+
+def _figure_text(obs, indicator_unit: str, count_unit: str) -> str:
+    from . import fmt
+
+    if obs is None:
+        return fmt.MISSING
+    qualifier = f"{obs.qualifier} " if getattr(obs, "qualifier", "") else ""
+    if obs.unit == "%" and obs.numerator is not None and obs.denominator:
+        rate = obs.rate
+        return f"{qualifier}{fmt.percent(round(rate, 2))} ({fmt.ratio(obs.numerator, obs.denominator, count_unit)})"
+    if obs.value is not None:
+        return qualifier + fmt.with_unit(obs.value, obs.unit or indicator_unit)
+    if obs.status:
+        return obs.status
+    return fmt.MISSING
+
+
+TREND_FOLDER = "xu-huong"
+_NUMERIC_RULES = (">=", ">", "<=", "=")
+
+
+def _trend_chart(title: str, points: list, unit: str, target: float | None) -> tuple[bytes, str, tuple[int, int]]:
+    """A small line chart of the distinct figures (date, value) and its alt text."""
+    import io
+
+    import pandas as pd
+
+    from . import charts, fmt
+
+    frame = pd.DataFrame({"ngay": [pd.Timestamp(d) for d, _ in points], "gia_tri": [v for _, v in points]})
+    fig = charts.trend(frame, "ngay", "gia_tri", unit, target=target, invert=(unit == "hạng"))
+    fig.set_size_inches(6.0, 2.6)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    raw = buf.getvalue()
+    said = "; ".join(f"{fmt.day(d)}: {fmt.with_unit(v, unit)}" for d, v in points)
+    alt = f"Biểu đồ đường {title}: {said}"
+    if target is not None:
+        alt += f"; đường nét đứt là mục tiêu {fmt.with_unit(target, unit)}"
+    return raw, alt + ".", _png_size(raw) or (600, 260)
+
+
+def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, dict[str, bytes]]:
+    """Each key indicator of the province (with a target, or reported in two periods or more)
+    across the site's periods, oldest first, judged against each of its targets; a small chart
+    where two figures or more can be drawn. Returns the page and its chart files."""
+    import pandas as pd
+
+    from . import selection
+
+    chosen: dict[date, periods.Period] = {}
+    for r in sorted(reports, key=lambda r: _chronological(r.period)):
+        chosen.setdefault(r.period.end, r.period)  # a quarter and its year end together: one row
+    cols = sorted(chosen.values(), key=_chronological)
+    obs = data.observations[data.observations["province"] == slug]
+    targets = data.targets[data.targets["province"] == slug]
+    indicators = data.indicators.set_index("indicator_id")
+    keys: list[tuple[str, str]] = []
+    for _, t in targets.iterrows():
+        key = (t["indicator_id"], t["breakdown"])
+        if key not in keys:
+            keys.append(key)
+    bins = [pd.Timestamp(p.end) for p in cols]
+    for indicator_id, rows in obs[obs["breakdown"] == ""].groupby("indicator_id", sort=False):
+        seen = {next((i for i, end in enumerate(bins) if day <= end), None) for day in rows["as_of"]}
+        seen.discard(None)
+        if len(seen) >= 2 and (indicator_id, "") not in keys:
+            keys.append((indicator_id, ""))
+    pillar_names = dict(zip(data.pillars["pillar"], data.pillars["name_vi"]))
+    pillar_order = dict(zip(data.pillars["pillar"], data.pillars["order"]))
+    by_pillar: dict[str, list[str]] = {}
+    images: dict[str, bytes] = {}
+    count = 0
+    for indicator_id, breakdown in keys:
+        if indicator_id not in indicators.index:
+            continue
+        ind = indicators.loc[indicator_id]
+        its_targets = targets[(targets["indicator_id"] == indicator_id) & (targets["breakdown"] == breakdown)]
+        latest = [selection.latest(obs, slug, indicator_id, breakdown, p.end) for p in cols]
+        if all(x is None for x in latest) and its_targets.empty:
+            continue
+        count += 1
+        anchor = f"chi-tieu-{count}"
+        title = ind["name_vi"] + (f" ({breakdown})" if breakdown else "")
+        target_items = []
+        for i, (_, t) in enumerate(its_targets.iterrows(), start=1):
+            due = f", hạn {_day(t['target_date'].date())}" if not pd.isna(t["target_date"]) else ""
+            target_items.append(f"<li>Mục tiêu {i}: {_esc(t['text_vi'])} ({_esc(t['plan'])}{_esc(due)})</li>")
+        head = "".join(f'<th scope="col">Đánh giá theo mục tiêu {i}</th>' for i in range(1, len(its_targets) + 1))
+        body_rows = []
+        for period, current in zip(cols, latest):
+            verdicts = ""
+            for _, t in its_targets.iterrows():
+                verdict = selection.evaluate(t, obs, period.end).status
+                verdicts += f"<td>{_esc(verdict)}</td>"
+            when = _day(current.as_of) if current is not None else "—"
+            text = _figure_text(current, ind["unit"], ind.get("count_unit", "") or "")
+            body_rows.append(f'<tr><th scope="row">{_esc(_cap(period.label_vi))}</th>'
+                             f'<td class="can-phai">{_esc(text)}</td><td>{_esc(when)}</td>{verdicts}</tr>')
+        chart = ""
+        drawn = {(c.as_of, c.number, getattr(c, "precision", None)) for c in latest
+                 if c is not None and c.number is not None}
+        points = sorted((d, v) for d, v, _ in drawn)
+        # figures printed to different precisions are not a trend (data/README.md, precision)
+        if len({d for d, _ in points}) >= 2 and len({p for _, _, p in drawn}) == 1:
+            numeric = [t for _, t in its_targets.iterrows() if t["rule"] in _NUMERIC_RULES and not pd.isna(t["value"])]
+            target = float(numeric[0]["value"]) if numeric else None
+            raw, alt, size = _trend_chart(title, points, ind["unit"], target)
+            file_name = f"{anchor}.png"
+            images[file_name] = raw
+            chart = (f'<figure>\n<img src="{TREND_FOLDER}/{file_name}" alt="{_esc(alt)}" width="{size[0]}" '
+                     f'height="{size[1]}" loading="lazy">\n<figcaption>{_esc(title)}: các số liệu đã công bố'
+                     + (", đường nét đứt là mục tiêu" if target is not None else "") + '.</figcaption>\n</figure>\n')
+        section = (
+            f'<section aria-labelledby="{anchor}">\n<h3 id="{anchor}">{_esc(title)}</h3>\n'
+            f'<p>Đơn vị: {_esc(ind["unit"])}.'
+            + (" Càng cao càng tốt." if bool(ind["higher_is_better"]) else " Càng thấp càng tốt.") + '</p>\n'
+            + (f'<ul class="muc-tieu">\n{chr(10).join(target_items)}\n</ul>\n' if target_items
+               else '<p>Chưa có mục tiêu trong các kế hoạch.</p>\n')
+            + f'<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="{anchor}-bang">\n<table>\n'
+            f'<caption id="{anchor}-bang">{_esc(title)} qua các kỳ báo cáo</caption>\n<thead><tr>'
+            '<th scope="col">Kỳ báo cáo</th><th scope="col">Số liệu mới nhất</th><th scope="col">Tính đến ngày</th>'
+            f'{head}</tr></thead>\n<tbody>\n{chr(10).join(body_rows)}\n</tbody>\n</table>\n</div>\n{chart}</section>')
+        by_pillar.setdefault(ind["pillar"], []).append(section)
+    parts, contents = [], []
+    for pillar in sorted(by_pillar, key=lambda p: (pillar_order.get(p, 99), p)):
+        pid = f"tru-cot-{len(parts) + 1}"
+        contents.append(f'<li><a href="#{pid}">{_esc(pillar_names.get(pillar, pillar))}</a> '
+                        f'({len(by_pillar[pillar])} chỉ tiêu)</li>')
+        parts.append(f'<section aria-labelledby="{pid}">\n<h2 id="{pid}">{_esc(pillar_names.get(pillar, pillar))}</h2>\n'
+                     + "\n".join(by_pillar[pillar]) + "\n</section>")
+    first, last = (cols[0], cols[-1]) if cols else (None, None)
+    span = (f"từ {_esc(first.label_vi)} đến {_esc(last.label_vi)}" if first and first != last
+            else _esc(first.label_vi) if first else "")
+    body = (f'<main id="noi-dung" tabindex="-1">\n<h1>Xu hướng các chỉ tiêu chính, tỉnh {_esc(name)}</h1>\n'
+            f'<p class="dan">{count} chỉ tiêu có mục tiêu hoặc có số liệu ở nhiều kỳ, {span}. Mỗi kỳ ghi số liệu '
+            'mới nhất đã công bố tính đến hết kỳ và đánh giá so với từng mục tiêu '
+            f'({_esc(selection.MET)} / {_esc(selection.NOT_MET)} / {_esc(selection.NO_DATA)}).</p>\n'
+            + (f'<nav aria-label="Các trụ cột"><ul>\n{chr(10).join(contents)}\n</ul></nav>\n' if contents else "")
+            + ("\n".join(parts) or "<p>Chưa có chỉ tiêu nào.</p>") + "\n</main>")
+    return page(f"Xu hướng các chỉ tiêu chính – tỉnh {name}", body, 1,
+                [("Trang chủ", "index.html"), (f"Tỉnh {name}", f"{slug}/index.html"), ("Xu hướng", None)],
+                "trang-xu-huong"), images
+
+
+# --------------------------------------------------------------------------------------------
+# The whole site
+
+
+@dataclass
+class SiteResult:
+    out: Path
+    reports: list[Report]
+    pages: int = 0
+
+
+def _fix_modes(folder: Path) -> None:
+    os.chmod(folder, 0o755)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o755)
+        for f in filenames:
+            os.chmod(os.path.join(dirpath, f), 0o644)
+
+
+def check_published(folder: Path, secrets: list[str]) -> None:
+    """Refuse to publish a file outside the allow-list or a page that names a local path."""
+    for path in folder.rglob("*"):
+        if path.is_dir():
+            continue
+        rel = path.relative_to(folder)
+        if INTERNAL.search(path.name) or path.suffix.lower() not in PUBLISHED_SUFFIXES:
+            raise SiteError(f"Trang không được chứa tệp nội bộ: {rel}")
+        if path.suffix in (".html", ".csv", ".css", ".svg"):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for secret in secrets:
+                if secret and secret in text:
+                    raise SiteError(f"Tệp {rel} chứa đường dẫn trên máy này ({secret}); không xuất bản.")
+
+
+def build_site(provinces: list[str] | None = None, period_codes: list[str] | None = None,
+               out: str | Path | None = None, workers: int = 2, root: str | Path | None = None,
+               data_dir: str | Path | None = None, progress: bool = False, today: date | None = None,
+               log: Callable[[str], None] | None = None) -> SiteResult:
+    from .build import build
+    from .data import load
+    from .errors import ProvinceError
+    from .paths import FORMATS
+    from .publish import report_lock, staging, swap_in
+
+    log = log or (lambda _msg: None)
+    paths = project(root)
+    folder = Path(data_dir).resolve() if data_dir else resolve_data_dir(None, paths.root)
+    out_dir = check_out_dir(Path(out) if out else paths.outputs_dir / "site", paths.root, folder)
+    known = known_provinces(folder)
+    chosen_provinces = list(dict.fromkeys(provinces or known))
+    bad = [p for p in chosen_provinces if p not in known]
+    if bad:
+        raise ProvinceError(f"Tỉnh {', '.join(map(repr, bad))} không hợp lệ. Các tỉnh hợp lệ: {', '.join(known) or '(chưa có)'}.")
+    today = today or date.today()
+    asked = [periods.parse(code) for code in (period_codes or [])]
+    future = [p.code for p in asked if p.end > today]
+    if future:
+        raise SiteError(f"Kỳ {', '.join(future)} chưa kết thúc; trang chỉ xuất bản các kỳ đã kết thúc.")
+
+    data = load(folder)
+    plan: list[tuple[str, periods.Period]] = []
+    for slug in chosen_provinces:
+        wanted = asked or default_periods(folder, slug, today)
+        plan += [(slug, p) for p in dict.fromkeys(wanted)]
+    if not plan:
+        raise SiteError("Không có kỳ báo cáo nào có số liệu để xuất bản.")
+
+    reports: list[Report] = []
+    for i, (slug, period) in enumerate(plan, start=1):
+        log(f"[{i}/{len(plan)}] {slug} {period.code}")
+        result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder), workers=workers,
+                       progress=progress, root=paths.root)
+        draft, built = report_status(result.out_dir, result)
+        reports.append(Report(slug, data.province_name(slug), period, result.out_dir, draft, built, result.skipped))
+
+    pages = write_site(reports, data, out_dir, secrets=[str(paths.root), str(folder)], lock_dir=paths.cache_dir)
+    return SiteResult(out_dir, reports, pages)
+
+
+@contextmanager
+def _site_lock(path: Path):
+    """One site build at a time per --out; a second one waits, then fails in Vietnamese."""
+    from filelock import FileLock, Timeout
+
+    from .publish import LOCK_TIMEOUT
+
+    try:
+        with FileLock(str(path)).acquire(timeout=LOCK_TIMEOUT):
+            yield
+    except Timeout:
+        raise SiteError(f"Một lần dựng trang khác vào cùng thư mục đang chạy quá {LOCK_TIMEOUT} giây.") from None
+
+
+def write_site(reports: list[Report], data, out_dir: Path, secrets: list[str] | None = None,
+               lock_dir: Path | None = None) -> int:
+    """Write every page of the site for built `reports` into a staging folder beside `out_dir`
+    and swap it in; on any failure the previous site stays as it was. Returns the page count.
+    The lock that keeps two site builds apart lives in `lock_dir` (the project's cache), not
+    beside the site, where a web server might serve it."""
+    from .publish import staging, swap_in
+
+    source_rows = data.sources.to_dict("records")
+    by_province: dict[str, list[Report]] = {}
+    for r in reports:
+        by_province.setdefault(r.province, []).append(r)
+    for slug in by_province:
+        by_province[slug].sort(key=lambda r: _newest_first(r.period))
+    secrets = list(secrets or [])
+    home = str(Path.home())
+    if len(home) > 5:
+        secrets.append(home)
+
+    pages = 0
+    lock_dir = lock_dir or out_dir.parent
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock_name = hashlib.sha256(str(out_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    with _site_lock(lock_dir / f"site-{lock_name}.lock"), staging(out_dir) as tmp:
+        (tmp / CSS_NAME).write_text((TEMPLATES_DIR / CSS_NAME).read_text(encoding="utf-8"), encoding="utf-8")
+        (tmp / ICON_NAME).write_text(ICON_SVG, encoding="utf-8")
+        for slug, items in by_province.items():
+            name = items[0].province_name
+            (tmp / slug).mkdir()
+            for r in items:
+                target = tmp / slug / r.period.code
+                target.mkdir()
+                for fmt_name in ("pdf", "docx"):
+                    shutil.copyfile(r.source_dir / f"{OUTPUT_NAME}.{fmt_name}", target / f"{OUTPUT_NAME}.{fmt_name}")
+                screen = screen_report((r.source_dir / f"{OUTPUT_NAME}.html").read_text(encoding="utf-8"), r)
+                if screen.images:
+                    (target / FIGURE_FOLDER).mkdir()
+                    for image_name, raw in screen.images.items():
+                        (target / FIGURE_FOLDER / image_name).write_bytes(raw)
+                (target / "index.html").write_text(screen.html, encoding="utf-8")
+                data_html, r.tables = open_data(r, screen.html, screen.figures, source_rows, target / DATA_FOLDER)
+                r.figures = len(screen.figures)
+                (target / DATA_FOLDER / "index.html").write_text(data_html, encoding="utf-8")
+                pages += 2
+            (tmp / slug / "index.html").write_text(province_page(slug, name, items), encoding="utf-8")
+            trend_html, charts = trend_page(data, slug, name, items)
+            if charts:
+                (tmp / slug / TREND_FOLDER).mkdir()
+                for chart_name, raw in charts.items():
+                    (tmp / slug / TREND_FOLDER / chart_name).write_bytes(raw)
+            (tmp / slug / TREND_PAGE).write_text(trend_html, encoding="utf-8")
+            pages += 2
+        order = sorted(by_province.items(), key=lambda kv: (_newest_first(kv[1][0].period), kv[1][0].province_name))
+        (tmp / "index.html").write_text(
+            home_page([(slug, items[0].province_name, items) for slug, items in order]), encoding="utf-8")
+        pages += 1
+        check_published(tmp, secrets)
+        _fix_modes(tmp)
+        swap_in(tmp, out_dir)
+    return pages

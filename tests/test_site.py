@@ -1,0 +1,329 @@
+"""The static site without a browser: open data (CSV/XLSX neutralisation), escaping, the page
+made for a screen, permissions, the all-or-nothing swap, and what is never published.
+
+Reports here are small hand-written pandoc-like HTML files in a report folder, so the site's own
+code runs for real on hostile content without building a report (tests/test_browser.py builds one).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from dxreport import opendata, periods
+from dxreport.cli import main
+from dxreport.data import load
+from dxreport.site import (Report, SiteError, check_out_dir, check_published, default_periods, report_status,
+                           screen_report, write_site)
+
+from conftest import make_project, set_cell
+
+HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1"]
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+def report_html(extra: str = "") -> str:
+    import base64
+
+    data = base64.b64encode(PNG).decode("ascii")
+    rows = "".join(f'<tr><td style="text-align: left;">{cell.replace("&", "&amp;").replace("<", "&lt;")}</td>'
+                   f'<td style="text-align: right;">-5</td></tr>' for cell in HOSTILE)
+    return f"""<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><title>BÁO CÁO – Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023</title>
+<style>body {{ color: red }}</style><script>alert(1)</script></head>
+<body>
+<header id="title-block-header"><h1 class="title">BÁO CÁO</h1><p class="subtitle">Kết quả</p></header>
+<nav id="TOC" role="doc-toc"><h2 id="toc-title">Mục lục</h2><ul><li><a href="#ha-tang" id="toc-ha-tang">Hạ tầng số</a></li></ul></nav>
+<h1 id="ha-tang">Hạ tầng số</h1>
+<p>Xem <a href="http://example.org/">trang ngoài</a> và <a href="#ha-tang">mục này</a>.</p>
+<figure><img role="img" aria-label="Hình 2.1. Tốc độ" src="data:image/png;base64,{data}" alt="Hình 2.1. Tốc độ băng rộng di động" />
+<figcaption aria-hidden="true">Hình 2.1. Tốc độ băng rộng di động</figcaption></figure>
+<img src="http://tracker.example/pixel.png" alt="">
+<table style="width:100%;"><caption>Bảng 2.1. Ô khó</caption><colgroup><col style="width: 50%" /></colgroup>
+<thead><tr><th style="text-align: left;">Chỉ tiêu</th><th style="text-align: right;">Giá trị</th></tr></thead>
+<tbody>{rows}<tr><td>Thuê bao</td><td style="text-align: right;">3.348.092</td></tr></tbody></table>
+<p><em>Nguồn: Dữ liệu giả lập (mục 1)</em></p>
+{extra}
+</body></html>"""
+
+
+def make_report(folder: Path, html_text: str | None = None, internal: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bao-cao.html").write_text(html_text or report_html(), encoding="utf-8")
+    (folder / "bao-cao.pdf").write_bytes(b"%PDF-1.4\n% test\n")
+    (folder / "bao-cao.docx").write_bytes(b"PK\x03\x04 test")
+    if internal:  # what a build leaves beside the report, none of which may be published
+        (folder / "build.json").write_text(json.dumps({"render_key": "x"}), encoding="utf-8")
+        (folder / "notebooks").mkdir(exist_ok=True)
+        (folder / "notebooks" / "02-ha-tang-so.ipynb").write_text("{}", encoding="utf-8")
+        (folder / "kiem-tra-so-lieu.xlsx").write_bytes(b"PK")
+        (folder / "kernel.log").write_text("log", encoding="utf-8")
+    return folder
+
+
+def reports_for(tmp_path: Path, data, codes=("2023-Q3",)) -> list[Report]:
+    name = data.province_name("nghe-an")
+    return [Report("nghe-an", name, periods.parse(code), make_report(tmp_path / "outputs" / "nghe-an" / code),
+                   True, date(2023, 10, 5)) for code in codes]
+
+
+# ------------------------------------------------------------------------------ open data
+
+
+def test_parse_number_reads_vietnamese_numbers_and_nothing_else():
+    assert opendata.parse_number("3.348.092") == 3348092
+    assert opendata.parse_number("72,05") == 72.05
+    assert opendata.parse_number("-5") == -5
+    assert opendata.parse_number("-1,5") == -1.5
+    for text in ("29,45 Mbps", "72,05%", "1e5", "inf", "nan", "-", "", "=1", "3.34.092"):
+        assert opendata.parse_number(text) is None, text
+
+
+def test_neutralise_marks_hostile_text_and_keeps_numbers():
+    for cell in HOSTILE:
+        assert opendata.neutralise(cell) == "'" + cell
+        assert opendata.restore(opendata.neutralise(cell)) == cell
+    for cell in ("-5", "-1,5", "+3", "3.348.092", "72,05%", "Hạ tầng số", "'quoted"):
+        assert opendata.neutralise(cell) == cell
+        assert opendata.restore(cell) == cell
+
+
+def test_tables_are_read_with_caption_rows_and_source():
+    tables = opendata.extract_tables(report_html())
+    assert len(tables) == 1
+    table = tables[0]
+    assert table.caption == "Bảng 2.1. Ô khó" and table.label == "Bảng 2.1" and table.slug == "bang-2-1"
+    assert table.title == "Ô khó"
+    assert table.header == ["Chỉ tiêu", "Giá trị"] and table.header_rows == 1
+    assert [row[0] for row in table.body[:len(HOSTILE)]] == [" ".join(c.split()) for c in HOSTILE]
+    assert table.source == "Dữ liệu giả lập (mục 1)"
+
+
+def test_csv_and_xlsx_neutralise_hostile_cells_and_keep_numbers(tmp_path):
+    rows = [["Chỉ tiêu", "Giá trị"], *[[cell, "-5"] for cell in HOSTILE], ["Thuê bao", "3.348.092"], ["Tỷ lệ", "72,05%"]]
+    table = opendata.ReportTable(1, "Bảng 1.1. Ô khó", rows, 1, "Dữ liệu giả lập")
+    path = opendata.write_csv(table, tmp_path / "bang-1-1.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        written = list(csv.reader(handle))
+    for row, cell in zip(written[1:], HOSTILE):
+        assert row[0] == "'" + cell and row[1] == "-5"
+    assert written[-2] == ["Thuê bao", "3.348.092"]
+    assert opendata.read_csv(path) == rows
+
+    book_path = opendata.write_xlsx([table], ["bang-1-1.csv"], tmp_path / "bang.xlsx",
+                                    [["Tệp", "Số dòng"], ["=evil()", "3"]])
+    book = load_workbook(book_path)
+    assert book.sheetnames == ["Từ điển dữ liệu", "Bảng 1.1"]
+    dictionary = book["Từ điển dữ liệu"]
+    assert dictionary["A2"].value == "'=evil()" and dictionary["A2"].data_type == "s"
+    assert dictionary["B2"].value == 3
+    sheet = book["Bảng 1.1"]
+    for r, cell in enumerate(HOSTILE, start=2):
+        assert sheet.cell(r, 1).data_type == "s"
+        assert sheet.cell(r, 1).value == "'" + cell
+        assert sheet.cell(r, 2).value == -5 and sheet.cell(r, 2).data_type == "n"
+    assert sheet.cell(len(HOSTILE) + 2, 2).value == 3348092
+    assert sheet.cell(len(HOSTILE) + 3, 2).value == "72,05%"
+
+
+def test_columns_are_described_with_their_unit():
+    table = opendata.ReportTable(1, "Bảng 1.1. X", [["Chỉ tiêu", "Tốc độ", "Tỷ lệ", "Hỗn hợp"],
+                                                    ["A", "29,45 Mbps", "72,05%", "3 trạm"],
+                                                    ["B", "31 Mbps", "80%", "4 xã"]], 1)
+    info = opendata.describe_columns(table)
+    assert [(c.kind, c.unit) for c in info] == [("văn bản", ""), ("số", "Mbps"), ("số", "%"), ("số", "ghi trong từng ô")]
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+def test_report_page_is_made_for_a_screen_and_safe(tmp_path):
+    report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), tmp_path, True, None)
+    screen = screen_report(report_html(), report)
+    page = screen.html
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="vi">' in page
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "<script" not in page and "<style" not in page and 'style="' not in page
+    assert 'href="http' not in page and "tracker.example" not in page  # outside links unwrapped, outside image dropped
+    assert "trang ngoài" in page and 'href="#ha-tang"' in page
+    assert 'class="bo-qua" href="#noi-dung"' in page and 'id="noi-dung"' in page
+    assert 'href="bao-cao.pdf"' in page and 'href="bao-cao.docx"' in page and 'href="du-lieu/index.html"' in page
+    assert 'class="muc-luc-ben"' in page and 'class="muc-luc-gon"' in page
+    assert "DỰ THẢO" in page
+    # every header cell has a scope; the row labels became row headers; tables scroll in a box
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    ths = soup.find_all("th")
+    assert ths and all(th.get("scope") in ("col", "row") for th in ths)
+    assert len(soup.select("tbody th[scope=row]")) == len(HOSTILE) + 1
+    wrapper = soup.find("table").parent
+    assert "bang-cuon" in wrapper["class"] and wrapper["tabindex"] == "0" and wrapper["role"] == "region"
+    assert wrapper["aria-labelledby"] == soup.find("caption")["id"]
+    # the figure is a file with its caption as alt text
+    assert list(screen.images.values()) == [PNG]
+    img = soup.find("img")
+    assert img["src"].startswith("hinh/") and img["alt"] == "Hình 2.1. Tốc độ băng rộng di động"
+    assert img["width"] == "1" and not img.get("role")
+    # the hostile cells are shown as they are (the CSV neutralises them, not the page)
+    assert "+cmd|' /C calc'!A0" in soup.get_text() and '=HYPERLINK("http://x","y")' in soup.get_text()
+
+
+def test_figure_without_alt_gets_its_caption():
+    html_text = report_html().replace('alt="Hình 2.1. Tốc độ băng rộng di động"', 'alt=""')
+    report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), Path("."), True, None)
+    screen = screen_report(html_text, report)
+    assert screen.figures[0][1] == "Hình 2.1. Tốc độ băng rộng di động"
+
+
+def test_data_from_the_tables_is_escaped_in_every_page(tmp_path, data_dir):
+    evil = '<script>alert("x")</script> & <b>đậm</b>'
+    set_cell(data_dir / "units.csv", 2, "name_vi", f"Nghệ An {evil}")
+    set_cell(data_dir / "indicators.csv", 2, "name_vi", f"Tốc độ {evil}")
+    set_cell(data_dir / "targets.csv", 2, "text_vi", f"Mục tiêu {evil}")
+    data = load(data_dir)
+    reports = reports_for(tmp_path, data, ("2022-Q4", "2023-Q3"))
+    out = tmp_path / "outputs" / "site"
+    write_site(reports, data, out, lock_dir=tmp_path / "cache")
+    assert sorted(p.name for p in (tmp_path / "outputs").iterdir()) == ["nghe-an", "site"]  # no lock beside the site
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 1 + 2 + 2 * 2
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        assert "<script" not in text and "<b>đậm" not in text, path
+    trend = (out / "nghe-an" / "xu-huong.html").read_text(encoding="utf-8")
+    assert "Tốc độ &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;đậm&lt;/b&gt;" in trend
+    assert "Mục tiêu &lt;script&gt;" in trend
+    # the speed indicator has two figures (31/12/2022, 30/8/2023): a chart whose alt text says them
+    charts = list((out / "nghe-an" / "xu-huong").glob("*.png"))
+    assert len(charts) == 1 and charts[0].read_bytes().startswith(b"\x89PNG")
+    assert f'src="xu-huong/{charts[0].name}" alt="Biểu đồ đường Tốc độ &lt;script&gt;' in trend
+    assert "31/12/2022:" in trend and "30/8/2023:" in trend and "mục tiêu 25 Mbps" in trend
+    home = (out / "index.html").read_text(encoding="utf-8")
+    assert "Tỉnh Nghệ An &lt;script&gt;" in home
+    for path in pages:
+        assert "dxreport" not in path.read_text(encoding="utf-8").lower(), path
+
+
+def test_province_page_lists_periods_newest_first_with_status_and_downloads(tmp_path, data_dir):
+    data = load(data_dir)
+    reports = reports_for(tmp_path, data, ("2023-Q3", "2023", "2023-Q4"))
+    reports[1].draft = False
+    out = tmp_path / "site"
+    write_site(reports, data, out)
+    text = (out / "nghe-an" / "index.html").read_text(encoding="utf-8")
+    order = [text.index(f'href="{code}/index.html"') for code in ("2023", "2023-Q4", "2023-Q3")]
+    assert order == sorted(order)
+    assert text.count("DỰ THẢO") >= 2 and "Chính thức" in text
+    for code in ("2023", "2023-Q4", "2023-Q3"):
+        for link in (f"{code}/bao-cao.pdf", f"{code}/bao-cao.docx", f"{code}/du-lieu/index.html"):
+            assert f'href="{link}"' in text
+            assert (out / "nghe-an" / link).is_file()
+    assert "5/10/2023" in text  # the report's date
+
+
+def test_files_are_world_readable_and_nothing_internal_is_published(tmp_path, data_dir):
+    os.umask(0o077)  # the most private umask: the site must still be readable by a web server
+    try:
+        data = load(data_dir)
+        out = tmp_path / "site"
+        write_site(reports_for(tmp_path, data), data, out)
+    finally:
+        os.umask(0o022)
+    names = set()
+    for path in [out, *out.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        assert mode == (0o755 if path.is_dir() else 0o644), (path, oct(mode))
+        names.add(path.name)
+    assert not names & {"build.json", "notebooks", "02-ha-tang-so.ipynb", "kiem-tra-so-lieu.xlsx", "kernel.log",
+                        "bao-cao.html"}
+    assert {"index.html", "site.css", "bao-cao.pdf", "bao-cao.docx", "bang-2-1.csv", "bang-so-lieu.xlsx"} <= names
+    csv_text = (out / "nghe-an" / "2023-Q3" / "du-lieu" / "bang-2-1.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in csv_text and ",-5" in csv_text
+    assert not list(tmp_path.glob(".site*tmp*"))
+
+
+def test_check_published_refuses_internal_files_and_local_paths(tmp_path):
+    (tmp_path / "index.html").write_text("<p>ok</p>", encoding="utf-8")
+    check_published(tmp_path, ["/work/secret"])
+    for name in ("build.json", "x.ipynb", "kiem-tra-so-lieu.csv", ".hidden.html", "report.lock", "notes.txt"):
+        bad = tmp_path / name
+        bad.write_text("x", encoding="utf-8")
+        with pytest.raises(SiteError):
+            check_published(tmp_path, [])
+        bad.unlink()
+    (tmp_path / "page.html").write_text("<p>/work/secret/data</p>", encoding="utf-8")
+    with pytest.raises(SiteError, match="đường dẫn"):
+        check_published(tmp_path, ["/work/secret"])
+
+
+def test_a_failure_mid_build_leaves_the_previous_site(tmp_path, data_dir):
+    data = load(data_dir)
+    out = tmp_path / "site"
+    write_site(reports_for(tmp_path, data), data, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    broken = reports_for(tmp_path, data, ("2023-Q3", "2023-Q4"))
+    (broken[1].source_dir / "bao-cao.docx").unlink()  # the second report fails half-way through the site
+    with pytest.raises(FileNotFoundError):
+        write_site(broken, data, out)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")]  # no staging folder left
+
+
+# ------------------------------------------------------------------------------ what to build, where
+
+
+def test_default_periods_are_quarters_and_years_with_data_never_in_the_future(data_dir):
+    found = [p.code for p in default_periods(data_dir, "nghe-an", today=date(2023, 12, 30))]
+    assert "2023-Q3" in found and "2022-Q4" in found and "2022" in found
+    assert "2023" not in found and "2023-Q4" not in found  # they end after "today"
+    assert all(p.end <= date(2023, 12, 30) for p in default_periods(data_dir, "nghe-an", date(2023, 12, 30)))
+    later = [p.code for p in default_periods(data_dir, "nghe-an", today=date(2030, 1, 1))]
+    assert "2023" in later and found == [c for c in later if c in found]
+    assert default_periods(data_dir, "khong-co", date(2030, 1, 1)) == []
+
+
+def test_out_dir_that_would_replace_the_project_is_refused(tmp_path):
+    root = make_project(tmp_path / "proj", [])
+    data = root / "data"
+    (root / "outputs" / "nghe-an" / "2023-Q3").mkdir(parents=True)
+    for bad in (root, data, root / "outputs", root.parent, data / "site", root / "outputs" / "nghe-an",
+                root / "outputs" / "nghe-an" / "site", root / "notebooks"):
+        with pytest.raises(SiteError):
+            check_out_dir(bad, root, data)
+    foreign = tmp_path / "tai-lieu"
+    foreign.mkdir()
+    (foreign / "thu.txt").write_text("quan trọng", encoding="utf-8")
+    with pytest.raises(SiteError, match="nội dung khác"):
+        check_out_dir(foreign, root, data)
+    assert check_out_dir(root / "outputs" / "site", root, data) == (root / "outputs" / "site").resolve()
+    assert check_out_dir(tmp_path / "moi" / "site", root, data) == (tmp_path / "moi" / "site").resolve()
+
+
+def test_cli_refuses_an_unsafe_out_in_vietnamese(tmp_path, capsys):
+    root = make_project(tmp_path / "proj", [])
+    code = main(["--root", str(root), "site", "--out", str(root / "data")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Không thể ghi trang" in err and "Traceback" not in err
+
+
+def test_report_status_is_a_draft_unless_recorded_final(tmp_path):
+    folder = make_report(tmp_path / "r", internal=False)
+    assert report_status(folder)[0] is True  # no manifest: unknown is a draft
+    (folder / "build.json").write_text(json.dumps({"render_key": "x"}), encoding="utf-8")
+    assert report_status(folder)[0] is True
+    (folder / "build.json").write_text(json.dumps({"draft": False, "date": "2024-01-15"}), encoding="utf-8")
+    assert report_status(folder) == (False, date(2024, 1, 15))
+    (folder / "build.json").write_text(json.dumps({"status": "final"}), encoding="utf-8")
+    assert report_status(folder)[0] is False
