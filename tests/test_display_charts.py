@@ -6,7 +6,7 @@ import pandas as pd
 
 from dxreport import charts
 from dxreport.chapter import open_chapter
-from dxreport.display import Bullets, Figure, Note, Table, Text
+from dxreport.display import Bullets, Figure, Note, Sentence, Table, Text
 
 
 def test_table_emits_markdown_with_caption_and_html_beside_it():
@@ -60,7 +60,7 @@ def test_section_whose_charted_indicator_is_not_in_the_data_still_renders(data_d
     assert not any(type(b).__name__ == "Figure" for b in blocks)
 
 
-def test_a_section_reads_in_lab_as_a_list_with_footnotes_a_table_and_an_image(data_dir):
+def test_a_section_reads_in_lab_as_a_list_an_image_and_no_data_cleaning_note(data_dir):
     from conftest import set_cell
     import csv
 
@@ -71,8 +71,12 @@ def test_a_section_reads_in_lab_as_a_list_with_footnotes_a_table_and_an_image(da
     blocks = ch.section("co-quan-nha-nuoc") + ch.section("di-dong")
     listed = next(b for b in blocks if isinstance(b, (Bullets, Text)) and "30,25 Mbps" in b.plain)
     html = listed._repr_html_()
-    assert "^[" not in html and "<sup>1</sup>" in html and "Đọc từ [bảng 2] của *báo cáo*" in html
-    assert listed.markdown.count("^[") == 1 and "\\[bảng 2\\]" in listed.markdown
+    # how a figure was read from its source is for the internal check sheet, never the report
+    assert "^[" not in html and "Đọc từ" not in html
+    assert "^[" not in listed.markdown and "Đọc từ" not in listed.markdown
+    note = Text(Sentence("Tốc độ đạt 30,25 Mbps.", {len("Tốc độ đạt 30,25 Mbps"): "Đọc từ [bảng 2] của *báo cáo*"}))
+    assert "<sup>1</sup>" in note._repr_html_() and "Đọc từ [bảng 2] của *báo cáo*" in note._repr_html_()
+    assert note.markdown.count("^[") == 1 and "\\[bảng 2\\]" in note.markdown  # a reader's note: escaped footnote
     figure = next(b for b in blocks if isinstance(b, Figure))
     (image, _), (caption, _) = figure.outputs()
     assert "image/png" in image and "text/markdown" not in image  # Lab shows the image itself
