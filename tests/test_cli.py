@@ -37,12 +37,17 @@ def _no_english(text: str) -> None:
         assert phrase not in text, phrase
 
 
-@pytest.mark.parametrize("argv", [["-h"], ["build", "-h"], ["validate", "-h"], ["ingest", "-h"], ["template", "-h"]])
+@pytest.mark.parametrize("argv", [["-h"], ["build", "-h"], ["validate", "-h"], ["ingest", "-h"], ["template", "-h"],
+                                  ["draft", "-h"], ["site", "-h"]])
 def test_help_is_vietnamese(capsys, argv):
     code, out, _ = _run(capsys, *argv)
     assert code == 0
     assert "cách dùng:" in out and "tùy chọn:" in out and "hiện trợ giúp này rồi thoát" in out
     _no_english(out)
+    import re
+
+    english_placeholders = r"\b(DATA_DIR|PROVINCE|PERIOD|OUTPUT|WORKBOOK|FORMAT|ENGINE|WORKERS|OLD_MONTHS|BY|OUT|ROOT)\b"
+    assert not re.findall(english_placeholders, out)  # argparse's default placeholders are English
     if argv[0] == "ingest":
         assert "tham số vị trí:" in out
 

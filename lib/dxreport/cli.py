@@ -170,11 +170,11 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("template", formatter_class=_VietnameseHelp, add_help=False, help="tạo tệp Excel để các đơn vị điền số liệu kỳ mới",
                        description="Tạo sổ Excel: mỗi trụ cột một trang, mỗi chỉ tiêu một dòng.")
     _localise(t)
-    t.add_argument("--province", default="nghe-an", help="mã tỉnh (mặc định: nghe-an)")
-    t.add_argument("--period", required=True, help="kỳ cần thu thập số liệu, ví dụ 2026-Q1")
-    t.add_argument("-o", "--output", required=True,
+    t.add_argument("--province", default="nghe-an", metavar="TỈNH", help="mã tỉnh (mặc định: nghe-an)")
+    t.add_argument("--period", required=True, metavar="KỲ", help="kỳ cần thu thập số liệu, ví dụ 2026-Q1")
+    t.add_argument("-o", "--output", required=True, metavar="TỆP_XLSX",
                    help="tệp .xlsx sẽ tạo (không được nằm trong thư mục dữ liệu; tệp đã có thì cần --force)")
-    t.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    t.add_argument("--data-dir", default=None, metavar="THƯ_MỤC", help="thư mục dữ liệu (mặc định: data/ của dự án)")
     t.add_argument("--force", action="store_true", help="ghi đè tệp .xlsx đã có")
 
     d = sub.add_parser("draft", formatter_class=_VietnameseHelp, add_help=False,
@@ -182,22 +182,22 @@ def _parser() -> argparse.ArgumentParser:
                        description="Viết data/bao-cao/<tỉnh>/<kỳ>.md: hạn chế và nhiệm vụ lấy từ số liệu, "
                                    "nguyên nhân và kiến nghị để chỗ [[CẦN BỔ SUNG: ...]] cho chuyên viên viết.")
     _localise(d)
-    d.add_argument("--province", default="nghe-an", help="mã tỉnh (mặc định: nghe-an)")
-    d.add_argument("--period", required=True, help="kỳ báo cáo, ví dụ 2023-Q3, 2023-10")
+    d.add_argument("--province", default="nghe-an", metavar="TỈNH", help="mã tỉnh (mặc định: nghe-an)")
+    d.add_argument("--period", required=True, metavar="KỲ", help="kỳ báo cáo, ví dụ 2023-Q3, 2023-10")
     d.add_argument("--force", action="store_true", help="ghi đè tệp lời văn đã có")
-    d.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    d.add_argument("--data-dir", default=None, metavar="THƯ_MỤC", help="thư mục dữ liệu (mặc định: data/ của dự án)")
 
     i = sub.add_parser("ingest", formatter_class=_VietnameseHelp, add_help=False, help="nhập số liệu từ tệp Excel đã điền",
                        description="Kiểm tra tệp Excel đã điền; chỉ ghi thêm vào observations.csv khi mọi dòng hợp lệ. "
                                    "Số liệu đã có với số khác (bản sửa) chỉ được thay khi có --replace; "
                                    "số cũ được lưu vào revisions.csv kèm người gửi và thời điểm.")
     _localise(i)
-    i.add_argument("workbook", help="tệp .xlsx đã điền")
-    i.add_argument("--data-dir", default=None, help="thư mục dữ liệu (mặc định: data/ của dự án)")
+    i.add_argument("workbook", metavar="SỔ_EXCEL", help="tệp .xlsx đã điền")
+    i.add_argument("--data-dir", default=None, metavar="THƯ_MỤC", help="thư mục dữ liệu (mặc định: data/ của dự án)")
     i.add_argument("--replace", action="store_true",
                    help="thay số liệu đã có (cùng chỉ tiêu, phân tổ, ngày, nguồn) bằng số mới của sổ; "
                         "số cũ được ghi vào revisions.csv")
-    i.add_argument("--by", default=None,
+    i.add_argument("--by", default=None, metavar="NGƯỜI_GỬI",
                    help="người hoặc đơn vị gửi bản sửa, khi sổ không ghi cột Đơn vị chịu trách nhiệm")
     _site_parser(sub)
     return parser
