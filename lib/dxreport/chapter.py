@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from . import fmt, narrative, periods, selection
@@ -174,30 +175,47 @@ class Chapter:
     def indicator(self, indicator_id: str) -> pd.Series:
         return self._once("indicators", lambda: self.data.indicators.set_index("indicator_id")).loc[indicator_id]
 
-    def _series(self, province: str, indicator_id: str, breakdown: str) -> pd.DataFrame:
-        """Observations of one (province, indicator, breakdown), oldest first, up to the period's end."""
+    def _series_index(self) -> tuple[pd.DataFrame, dict, object]:
+        """Observations up to the period's end sorted by date (stable), the row positions of each
+        (province, indicator, breakdown) in it, and its `as_of` as an array. Positions, not one
+        frame per series: a data set with tens of thousands of series is indexed in one pass."""
         def index():
             obs = self.data.observations
             obs = obs[obs["as_of"] <= pd.Timestamp(self.until)].sort_values("as_of", kind="stable")
-            return {key: frame for key, frame in obs.groupby(["province", "indicator_id", "breakdown"])}
+            positions = obs.groupby(["province", "indicator_id", "breakdown"], sort=False).indices if len(obs) else {}
+            return obs, positions, obs["as_of"].to_numpy()
 
-        empty = self._once("no-series", lambda: self.data.observations.iloc[0:0])
-        return self._once("series", index).get((province, indicator_id, breakdown), empty)
+        return self._once("series", index)
+
+    def _series(self, province: str, indicator_id: str, breakdown: str) -> pd.DataFrame:
+        """Observations of one (province, indicator, breakdown), oldest first, up to the period's end."""
+        obs, positions, _ = self._series_index()
+        found = positions.get((province, indicator_id, breakdown))
+        return obs.iloc[0:0] if found is None else obs.iloc[found]
 
     def history(self, indicator_id: str, breakdown: str = "", province: str | None = None) -> pd.DataFrame:
         """Every observation of an indicator up to the period's end, oldest first."""
         return self._series(province or self.province, indicator_id, breakdown)
 
     def latest(self, indicator_id: str, breakdown: str = "", province: str | None = None):
-        rows = self._series(province or self.province, indicator_id, breakdown)
-        return None if rows.empty else selection.Obs.from_row(rows.iloc[-1])
+        key = (province or self.province, indicator_id, breakdown)
+
+        def compute():
+            obs, positions, _ = self._series_index()
+            found = positions.get(key)
+            return None if found is None else selection.Obs.from_row(obs.iloc[found[-1]])
+
+        return self._once(("latest", key), compute)
 
     def previous(self, obs):
         if obs is None:
             return None
-        rows = self._series(obs.province, obs.indicator_id, obs.breakdown)
-        rows = rows[rows["as_of"] < pd.Timestamp(obs.as_of)]
-        return None if rows.empty else selection.Obs.from_row(rows.iloc[-1])
+        rows, positions, as_of = self._series_index()
+        found = positions.get((obs.province, obs.indicator_id, obs.breakdown))
+        if found is None:
+            return None
+        before = found[as_of[found] < np.datetime64(pd.Timestamp(obs.as_of))]
+        return None if len(before) == 0 else selection.Obs.from_row(rows.iloc[before[-1]])
 
     def is_old(self, obs) -> bool:
         """A figure older than the policy allows for this period: printed as "số liệu cũ", no verdict, no trend."""
