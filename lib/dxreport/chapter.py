@@ -23,6 +23,11 @@ from .display import Bullets, Figure, Table, Text
 from .notebook_env import PERIOD_ENV
 from .periods import Period
 
+# A table longer than this prints its first rows and says how many it left out: a data set with
+# thousands of breakdowns or tasks must not become a report of thousands of pages. The real data's
+# longest table is far shorter, so it is never cut.
+MAX_TABLE_ROWS = 300
+
 SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
 
 
@@ -50,6 +55,16 @@ def default_period(data: Data, province: str) -> Period:
     obs = data.observations[data.observations["province"] == province]
     rows = [((i, b), d.date()) for i, b, d in obs[["indicator_id", "breakdown", "as_of"]].itertuples(index=False)]
     return periods.mostly_current_default(rows)
+
+
+def bounded(frame: pd.DataFrame, caption: str, limit: int | None = None) -> tuple[pd.DataFrame, str]:
+    """At most `limit` (default MAX_TABLE_ROWS) rows of a table, the caption saying how many of how
+    many it shows; a table within the limit comes back unchanged."""
+    limit = MAX_TABLE_ROWS if limit is None else limit
+    if len(frame) <= limit:
+        return frame, caption
+    return (frame.iloc[:limit], f"{caption} ({fmt.number(limit, 0)} dòng đầu trong tổng số "
+                                f"{fmt.number(len(frame), 0)} dòng)")
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,7 @@ class Chapter:
     def table(self, frame: pd.DataFrame, caption: str, source: str = "", align: list[str] | None = None,
               widths: list[int] | None = None) -> Table:
         self._tables += 1
+        frame, caption = bounded(frame, caption)
         return Table(frame, f"Bảng {self.number}.{self._tables}", caption, source, align or [], widths or [])
 
     @staticmethod

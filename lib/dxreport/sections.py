@@ -116,6 +116,10 @@ def _comparable(ch: Chapter, mine, theirs) -> bool:
     return not (ch.is_old(mine) or ch.is_old(theirs))
 
 
+# At most this many bars in a breakdown chart (the real data's largest breakdown has 24 levels).
+MAX_BARS = 30
+
+
 def chart_for(ch: Chapter, indicator_id: str) -> list:
     """A breakdown chart when the indicator has levels, a comparison across provinces when several
     provinces report it comparably, else a trend when it has several dates; nothing when none applies."""
@@ -129,10 +133,15 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
     target = ch.target_for(indicator_id)
     target_value = float(target["value"]) if target is not None and target["rule"] in (">=", ">") and target["unit"] == unit else None
     if len(points) >= 2 and not charts.all_full([o.number for _, o in points], unit):
+        shown_of = ""
+        if len(points) > MAX_BARS:  # thousands of bars are neither readable nor cheap to draw
+            shown_of = f" ({MAX_BARS} phân tổ đầu trong tổng số {fmt.number(len(points), 0)})"
+            points = points[:MAX_BARS]
         frame = pd.DataFrame({"label": [b for b, _ in points], "value": [o.number for _, o in points]})
         fig = charts.bars(frame, "label", "value", unit, target=target_value,
                           xmax=100 if unit == "%" else None)
-        out.append(ch.figure(fig, f"{ind['name_vi']} theo phân tổ, tính đến {fmt.day(max(o.as_of for _, o in points))}",
+        out.append(ch.figure(fig, f"{ind['name_vi']} theo phân tổ{shown_of}, tính đến "
+                                  f"{fmt.day(max(o.as_of for _, o in points))}",
                              ch.cite_all([o for _, o in points])))
     mine = ch.latest(indicator_id)
     provinces = sorted(set(ch.data.provinces["unit_id"]))
