@@ -9,6 +9,7 @@ import pandas as pd
 from conftest import REPO, append_row
 from dxreport import chapter, sections, selection
 from dxreport.chapter import open_chapter
+from dxreport.display import Table, Text
 
 
 def test_chapter_series_index_agrees_with_the_data_level_selection():
@@ -47,3 +48,19 @@ def test_a_breakdown_chart_of_many_levels_draws_the_first_ones_and_says_so(data_
     figures = sections.chart_for(ch, "bbdd_toc_do")
     assert "theo phân tổ (30 phân tổ đầu trong tổng số 40)" in figures[0].caption
     assert sections.MAX_BARS == 30
+
+
+def test_a_section_states_the_first_breakdowns_and_says_how_many_the_indicator_has(data_dir):
+    for k in range(1, 41):
+        append_row(data_dir / "observations.csv", province="nghe-an", indicator_id="bbdd_toc_do",
+                   breakdown=f"vùng {k}", as_of="2023-08-30", value=str(k), unit="Mbps",
+                   source="000_0000000000000000.txt: giả lập")
+    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", str(data_dir))
+    shown, total = sections.levels(ch, "bbdd_toc_do")
+    assert total == 40 and shown == [f"vùng {k}" for k in range(1, 31)]  # natural order: 2 before 10
+    objects = ch.section("di-dong")
+    notes = [o.plain for o in objects if isinstance(o, Text)]
+    assert "Tốc độ băng rộng di động: có 40 phân tổ; báo cáo chỉ nêu 30 phân tổ đầu." in notes
+    table = next(o for o in objects if isinstance(o, Table)).frame
+    stated = list(table["Chỉ tiêu"])
+    assert "Tốc độ băng rộng di động — vùng 30" in stated and len(stated) == 30

@@ -68,12 +68,34 @@ def _row(ch: Chapter, indicator_id: str, breakdown: str = "") -> list[str] | Non
     return [name, result, when, goal, verdict]
 
 
+# At most this many breakdowns (levels) of one indicator are stated in a section, its tables and
+# its chart; the real data's largest breakdown has 24 levels, so the real report is never cut. A
+# data set with thousands of levels (a synthetic one 100 x today's) gets a note saying how many.
+MAX_BREAKDOWNS = 30
+MAX_BARS = MAX_BREAKDOWNS
+
+
+def levels(ch: Chapter, indicator_id: str) -> tuple[list[str], int]:
+    """The first MAX_BREAKDOWNS breakdowns of an indicator in natural order, and how many it has."""
+    found = sorted(ch.breakdowns(indicator_id), key=charts.natural_key)
+    return found[:MAX_BREAKDOWNS], len(found)
+
+
+def _levels_note(ch: Chapter, cut: dict[str, int]) -> list:
+    """A sentence for each indicator whose breakdowns were cut to MAX_BREAKDOWNS."""
+    return [ch.text(f"{ch.indicator(i)['name_vi']}: có {fmt.number(n, 0)} phân tổ; báo cáo chỉ nêu "
+                    f"{MAX_BREAKDOWNS} phân tổ đầu.") for i, n in cut.items()]
+
+
 def indicator_section(ch: Chapter, section: Section) -> list:
     """Sentences, a table of the section's indicators, and its chart."""
-    sentences, rows, cited = [], [], []
+    sentences, rows, cited, cut = [], [], [], {}
     known = set(ch.data.indicators["indicator_id"])
     for indicator_id in (i for i in section.indicators if i in known):
-        keys = [""] + sorted(ch.breakdowns(indicator_id), key=charts.natural_key)
+        shown, total = levels(ch, indicator_id)
+        if total > len(shown):
+            cut[indicator_id] = total
+        keys = [""] + shown
         for breakdown in keys:
             obs = ch.latest(indicator_id, breakdown)
             if obs is None:
@@ -101,6 +123,7 @@ def indicator_section(ch: Chapter, section: Section) -> list:
         frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
         out.append(_table(ch, frame, f"{section.title}: kết quả {ch.period.label_vi}", ch.cite_all(cited),
                           TABLE_ALIGN, TABLE_WIDTHS))
+    out += _levels_note(ch, cut)
     if section.chart in known:  # a data set without the charted indicator simply has no chart
         out += chart_for(ch, section.chart)
     return out
@@ -114,10 +137,6 @@ def _comparable(ch: Chapter, mine, theirs) -> bool:
     if mine.unit == "hạng" and mine.denominator != theirs.denominator:
         return False
     return not (ch.is_old(mine) or ch.is_old(theirs))
-
-
-# At most this many bars in a breakdown chart (the real data's largest breakdown has 24 levels).
-MAX_BARS = 30
 
 
 def chart_for(ch: Chapter, indicator_id: str) -> list:
@@ -221,9 +240,12 @@ def other_indicators(ch: Chapter, section: Section) -> list:
     listed = {i for s in ch.spec.sections for i in s.indicators}
     ind = ch.data.indicators
     candidates = ind.loc[ind["pillar"].isin(ch.pillars) & ~ind["indicator_id"].isin(listed), "indicator_id"]
-    rows, cited = [], []
+    rows, cited, cut = [], [], {}
     for indicator_id in candidates:
-        for breakdown in [""] + sorted(ch.breakdowns(indicator_id), key=charts.natural_key):
+        shown, total = levels(ch, indicator_id)
+        if total > len(shown):
+            cut[indicator_id] = total
+        for breakdown in [""] + shown:
             obs = ch.latest(indicator_id, breakdown)
             row = _row(ch, indicator_id, breakdown)
             if row is None or (obs is None and breakdown):
@@ -237,7 +259,7 @@ def other_indicators(ch: Chapter, section: Section) -> list:
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     return [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
             _table(ch, frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "Số liệu của tỉnh",
-                   TABLE_ALIGN, TABLE_WIDTHS)]
+                   TABLE_ALIGN, TABLE_WIDTHS), *_levels_note(ch, cut)]
 
 
 def dti(ch: Chapter) -> list:
@@ -610,7 +632,7 @@ def plan_progress(ch: Chapter) -> list:
     known = set(ch.data.indicators["indicator_id"])
     sentences, rows, cited = [], [], []
     for indicator_id in (i for i in PROGRESS_INDICATORS if i in known):
-        for breakdown in [""] + ch.breakdowns(indicator_id):
+        for breakdown in [""] + ch.breakdowns(indicator_id)[:MAX_BREAKDOWNS]:
             obs = ch.latest(indicator_id, breakdown)
             if obs is None:
                 continue
