@@ -54,9 +54,11 @@ def copy_project(target: Path) -> Path:
     return target
 
 
-def measure(cmd: list[str], env: dict) -> tuple[float, int]:
-    """Wall time and peak resident memory (bytes) of a command and all its children."""
+def measure(cmd: list[str], env: dict, at_peak: list | None = None) -> tuple[float, int]:
+    """Wall time and peak resident memory (bytes) of a command and all its children; `at_peak`,
+    when given, receives (rss, command) of each process at the moment of the peak."""
     peak = 0
+    at_peak = [] if at_peak is None else at_peak
     done = threading.Event()
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -67,13 +69,17 @@ def measure(cmd: list[str], env: dict) -> tuple[float, int]:
         while not done.is_set():
             try:
                 procs = [parent, *parent.children(recursive=True)]
-                total = 0
+                total, parts = 0, []
                 for p in procs:
                     try:
-                        total += p.memory_info().rss
+                        rss = p.memory_info().rss
+                        total += rss
+                        parts.append((rss, " ".join(p.cmdline()[:3])[-60:]))
                     except psutil.Error:
                         pass
-                peak = max(peak, total)
+                if total > peak:
+                    peak = total
+                    at_peak[:] = parts
             except psutil.Error:
                 pass
             time.sleep(0.02)
@@ -224,7 +230,10 @@ def run_scale(args) -> str:
             steps["validate"][0].append(t)
             steps["validate"][1].append(m)
             shutil.rmtree(root / "outputs", ignore_errors=True)
-            t2, m2 = measure(build, env)
+            at_peak: list = []
+            t2, m2 = measure(build, env, at_peak)
+            print("build peak: " + "; ".join(f"{rss / 2**20:.0f} MiB {name}" for rss, name in sorted(at_peak, reverse=True)),
+                  file=sys.stderr)
             steps["build"][0].append(t2)
             steps["build"][1].append(m2)
             print(f"run {i + 1}: validate {t:.2f}s, peak {m / 2**20:.0f} MiB; "

@@ -26,7 +26,7 @@ from .periods import Period
 # A table longer than this prints its first rows and says how many it left out: a data set with
 # thousands of breakdowns or tasks must not become a report of thousands of pages. The real data's
 # longest table is far shorter, so it is never cut.
-MAX_TABLE_ROWS = 300
+MAX_TABLE_ROWS = 100
 
 SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
 
