@@ -13,6 +13,8 @@ from .chapter import Chapter, Section
 from .display import Emph
 
 NO_DATA_SECTION = "Chưa có số liệu cho mục này trong kỳ báo cáo."
+STALE_TITLE = "Chỉ tiêu chưa có số liệu cập nhật trong kỳ"
+NOT_UPDATED = "Chưa cập nhật trong kỳ"
 TABLE_COLUMNS = ["Chỉ tiêu", "Kết quả", "Tính đến", "Mục tiêu", "Đánh giá"]
 TABLE_ALIGN = ["l", "r", "r", "r", "l"]
 TABLE_WIDTHS = [42, 20, 12, 12, 14]
@@ -31,6 +33,12 @@ def intro(ch: Chapter) -> list:
         return [ch.text(f"Chưa có số liệu về {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                         f"tính đến {fmt.day(ch.until)}.")]
     newest = rows["as_of"].max().date()
+    if ch.policy.is_old(newest, ch.until):
+        return [ch.text(f"Mục này tổng hợp kết quả {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
+                        f"{ch.period.label_vi} (mốc kỳ báo cáo: {fmt.day(ch.until)}). Trong kỳ chưa có số liệu cập "
+                        f"nhật về lĩnh vực này: số liệu gần nhất, ngày {fmt.day(newest)}, cũ hơn "
+                        f"{ch.policy.old_after_months} tháng so với cuối kỳ và chỉ được nêu để tham khảo tại bảng "
+                        f"“{STALE_TITLE}” cuối chương.")]
     return [ch.text(f"Mục này tổng hợp kết quả {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                     f"{ch.period.label_vi}, theo số liệu mới nhất tính đến {fmt.day(newest)} "
                     f"(mốc kỳ báo cáo: {fmt.day(ch.until)}).")]
@@ -46,7 +54,9 @@ def _table(ch: Chapter, frame: pd.DataFrame, caption: str, source: str, align: l
                     align=[align[i] for i in keep if i < len(align)], widths=[widths[i] for i in keep if i < len(widths)])
 
 
-def _row(ch: Chapter, indicator_id: str, breakdown: str = "") -> list[str] | None:
+def _row(ch: Chapter, indicator_id: str, breakdown: str = "", hide_old: bool = False) -> list[str] | None:
+    """One table row: name, figure, date, target, verdict. With `hide_old`, an old figure is not
+    printed ("Chưa cập nhật trong kỳ"): it belongs to the chapter's closing table (`stale_block`)."""
     ind = ch.indicator(indicator_id)
     obs = ch.latest(indicator_id, breakdown)
     history = ch.is_history(breakdown, obs)
@@ -60,17 +70,22 @@ def _row(ch: Chapter, indicator_id: str, breakdown: str = "") -> list[str] | Non
     when = fmt.day(obs.as_of) if obs is not None else ""
     if obs is not None and ch.is_old(obs):
         when += " (số liệu cũ)"
+        if hide_old:
+            result, when = NOT_UPDATED, ""
     goal = narrative.target_text(target) if target is not None else ""
     verdict = ""
     if target is not None:
         ev = ch.evaluate(target)
-        verdict = narrative.verdict_cell(ev.status, ev.reason)
+        reason = ev.reason
+        if hide_old and ev.old and ev.basis != "review" and ev.obs is not None and fmt.day(ev.obs.as_of) in reason:
+            reason = "chỉ có số liệu cũ, nêu ở bảng cuối chương"  # its date is given once, in that table
+        verdict = narrative.verdict_cell(ev.status, reason)
     return [name, result, when, goal, verdict]
 
 
 def indicator_section(ch: Chapter, section: Section) -> list:
     """Sentences, a table of the section's indicators, and its chart."""
-    sentences, rows, cited = [], [], []
+    sentences, rows, cited, stale = [], [], [], 0
     known = set(ch.data.indicators["indicator_id"])
     for indicator_id in (i for i in section.indicators if i in known):
         keys = [""] + sorted(ch.breakdowns(indicator_id), key=charts.natural_key)
@@ -78,8 +93,13 @@ def indicator_section(ch: Chapter, section: Section) -> list:
             obs = ch.latest(indicator_id, breakdown)
             if obs is None:
                 continue
+            if ch.is_old(obs):  # not a result of the period: listed once, in the chapter's closing table
+                stale += 1
+                if not ch.is_history(breakdown, obs) and ch.target_for(indicator_id, breakdown) is not None:
+                    rows.append(_row(ch, indicator_id, breakdown, hide_old=True))  # the target and its verdict
+                continue
             cited.append(obs)
-            if (breakdown == "" or ch.latest(indicator_id, "") is None) and not ch.is_history(breakdown, obs):
+            if (breakdown == "" or ch.current(indicator_id, "") is None) and not ch.is_history(breakdown, obs):
                 sentences.append(ch.sentence(indicator_id, breakdown))
             elif row := _row(ch, indicator_id, breakdown):  # each figure once: in a sentence or a row
                 rows.append(row)
@@ -88,7 +108,9 @@ def indicator_section(ch: Chapter, section: Section) -> list:
             if row:  # a target without data: say so in the table
                 rows.append(row)
     if not cited:
-        out = [ch.text(NO_DATA_SECTION)]
+        out = [ch.text(NO_DATA_SECTION if not stale else
+                       f"Chưa có số liệu cập nhật cho mục này {ch.period.within_vi}; số liệu gần nhất (cũ hơn "
+                       f"{ch.policy.old_after_months} tháng) được nêu tại bảng “{STALE_TITLE}” cuối chương.")]
         if rows:
             targets = [ch.target_for(i) for i in section.indicators if i in known]
             out.append(_table(ch, pd.DataFrame(rows, columns=TABLE_COLUMNS), f"{section.title}: mục tiêu và kết quả",
@@ -149,10 +171,16 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
                              ch.cite_all([o for _, o in compared])))
     history = ch.history(indicator_id)
     history = history[history["value"].notna()]
-    if len(points) < 2 and len(history) >= 2 and not charts.all_full(history["value"], unit):
+    newest = ch.latest(indicator_id)
+    # a trend is history by nature, but it ends on a current figure: one ending on an old figure
+    # would present that figure as the period's; it stays in the chapter's closing table instead
+    if (len(points) < 2 and len(history) >= 2 and not charts.all_full(history["value"], unit)
+            and newest is not None and not ch.is_old(newest)):
         fig = charts.trend(history, "as_of", "value", unit, target=target_value)
         cited = [selection.Obs.from_row(r) for _, r in history.iterrows()]
-        out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ", ch.cite_all(cited)))
+        first = history["as_of"].min().date()
+        out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ, từ {fmt.day(first)} đến {fmt.day(newest.as_of)}",
+                             ch.cite_all(cited)))
     return out
 
 
@@ -216,19 +244,83 @@ def other_indicators(ch: Chapter, section: Section) -> list:
     for indicator_id in candidates:
         for breakdown in [""] + sorted(ch.breakdowns(indicator_id), key=charts.natural_key):
             obs = ch.latest(indicator_id, breakdown)
-            row = _row(ch, indicator_id, breakdown)
+            old = obs is not None and ch.is_old(obs)
+            if old and (ch.is_history(breakdown, obs) or ch.target_for(indicator_id, breakdown) is None):
+                continue  # an old figure without a target: only in the closing table
+            row = _row(ch, indicator_id, breakdown, hide_old=True)
             if row is None or (obs is None and breakdown):
                 continue
-            if obs is not None:
+            if obs is not None and not old:
                 cited.append(obs)
                 ch.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}", f"{row[1]} @ {row[2]}"))
             rows.append(row)
-    if not rows:
+    out = []
+    if rows:
+        frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+        out = [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
+               _table(ch, frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "Số liệu của tỉnh",
+                      TABLE_ALIGN, TABLE_WIDTHS)]
+    stale = stale_block(ch)
+    if not rows and not stale:
         return [ch.text("Không có chỉ tiêu nào khác có số liệu hoặc mục tiêu trong kỳ báo cáo.")]
-    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    return [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
-            _table(ch, frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "Số liệu của tỉnh",
-                   TABLE_ALIGN, TABLE_WIDTHS)]
+    return out + stale
+
+
+def chapter_indicators(ch: Chapter) -> list[str]:
+    """The indicators a thematic chapter presents: its sections' in order, then the others of its pillars."""
+    ind = ch.data.indicators
+    known = set(ind["indicator_id"])
+    listed = [i for s in ch.spec.sections for i in s.indicators if i in known]
+    others = ind.loc[ind["pillar"].isin(ch.pillars) & ~ind["indicator_id"].isin(listed), "indicator_id"]
+    return list(dict.fromkeys(listed + list(others)))
+
+
+def stale_figures(ch: Chapter) -> list[tuple[str, str, selection.Obs]]:
+    """(indicator, breakdown, latest figure) of every series of the chapter whose latest figure is old."""
+    out = []
+    for indicator_id in chapter_indicators(ch):
+        for breakdown in [""] + sorted(ch.breakdowns(indicator_id), key=charts.natural_key):
+            obs = ch.latest(indicator_id, breakdown)
+            if obs is not None and ch.is_old(obs):
+                out.append((indicator_id, breakdown, obs))
+    return out
+
+
+def stale_block(ch: Chapter) -> list:
+    """Once per chapter, at its end: the indicators with no figure updated in the period, with their
+    latest figure and its date as a reference ("số liệu gần nhất"); no verdict, no trend."""
+    found = stale_figures(ch)
+    if not found:
+        return []
+    cut = ch.policy.old_before(ch.until)
+    count_units = ch.data.indicators.set_index("indicator_id")["count_unit"]
+    grouped: dict[str, list] = {}
+    for indicator_id, breakdown, obs in found:
+        grouped.setdefault(indicator_id, []).append((breakdown, obs))
+        ch.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}",
+                         f"{narrative.figure_text(obs, count_units.get(indicator_id, ''))} @ {fmt.day(obs.as_of)} "
+                         "(số liệu cũ)"))
+    rows = []  # one row per indicator: its breakdowns' figures side by side keep the table compact
+    for indicator_id, parts in grouped.items():
+        newest = max(o.as_of for _, o in parts)
+        texts = []
+        for breakdown, obs in parts:
+            text = narrative.figure_text(obs, count_units.get(indicator_id, ""))
+            label = breakdown + (" (khi còn cấp huyện)" if ch.is_history(breakdown, obs) else "")
+            text = f"{label}: {text}" if breakdown and len(parts) > 1 else text
+            texts.append(text + (f" ({fmt.day(obs.as_of)})" if obs.as_of != newest else ""))
+        name = ch.indicator(indicator_id)["name_vi"]
+        if len(parts) == 1 and parts[0][0]:
+            name += f" — {parts[0][0]}"
+        rows.append([name, "; ".join(texts), fmt.day(newest)])
+    indicators = len({i for i, _, _ in found})
+    frame = pd.DataFrame(rows, columns=["Chỉ tiêu", "Số liệu gần nhất", "Ngày số liệu"])
+    return [ch.text(f"{fmt.number(indicators, 0)} chỉ tiêu của chương chưa có số liệu cập nhật kể từ ngày "
+                    f"{fmt.day(cut)} (cũ hơn {ch.policy.old_after_months} tháng so với cuối kỳ). Số liệu gần nhất "
+                    "của các chỉ tiêu này chỉ để tham khảo: không phải kết quả của kỳ, không dùng để đánh giá "
+                    "mục tiêu hay tính xu hướng."),
+            ch.table(frame, STALE_TITLE, ch.cite_all(o for *_, o in found),
+                     align=["l", "r", "r"], widths=[58, 27, 15])]
 
 
 def dti(ch: Chapter) -> list:
