@@ -6,6 +6,8 @@ Nothing here states a figure the data does not hold; missing figures read "Chưa
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from . import charts, fmt, narrative, selection
@@ -45,13 +47,22 @@ def intro(ch: Chapter) -> list:
 
 
 def _table(ch: Chapter, frame: pd.DataFrame, caption: str, source: str, align: list[str], widths: list[int],
-           optional=("Mục tiêu", "Đánh giá", "Tình hình", "Báo cáo của tỉnh", "Chủ trì", "Thời gian")):
+           optional=("Tính đến", "Mục tiêu", "Đánh giá", "Tình hình", "Báo cáo của tỉnh", "Chủ trì", "Thời gian")):
     """`ch.table` without the optional columns that are empty in every row."""
     keep = [i for i, c in enumerate(frame.columns)
             if c not in optional or frame[c].astype(str).str.strip().ne("").any()]
     frame = frame.iloc[:, keep]
     return ch.table(frame.reset_index(drop=True), caption, source,
                     align=[align[i] for i in keep if i < len(align)], widths=[widths[i] for i in keep if i < len(widths)])
+
+
+_OLD_REASON = re.compile(r"chỉ có số liệu cũ \(tính đến [^)]*\)")
+
+
+def _verdict_cell(status: str, reason: str) -> str:
+    """`narrative.verdict_cell`, without repeating an old figure's date: the row gives it already
+    (or, in a section, the chapter's closing table does)."""
+    return narrative.verdict_cell(status, _OLD_REASON.sub("chỉ có số liệu cũ", reason))
 
 
 def _row(ch: Chapter, indicator_id: str, breakdown: str = "", hide_old: bool = False) -> list[str] | None:
@@ -76,10 +87,7 @@ def _row(ch: Chapter, indicator_id: str, breakdown: str = "", hide_old: bool = F
     verdict = ""
     if target is not None:
         ev = ch.evaluate(target)
-        reason = ev.reason
-        if hide_old and ev.old and ev.basis != "review" and ev.obs is not None and fmt.day(ev.obs.as_of) in reason:
-            reason = "chỉ có số liệu cũ, nêu ở bảng cuối chương"  # its date is given once, in that table
-        verdict = narrative.verdict_cell(ev.status, reason)
+        verdict = _verdict_cell(ev.status, ev.reason)
     return [name, result, when, goal, verdict]
 
 
@@ -339,8 +347,10 @@ def dti(ch: Chapter) -> list:
         scope = (" (xếp hạng trong " + " và trong ".join(f"{n} tỉnh, thành phố" for n in scopes) + ")") if scopes else ""
         fig = charts.trend(rows, "as_of", "value", "hạng", invert=True,
                            series="Xếp hạng" if len(scopes) > 1 else None)  # ranks among 63 and 34: two lines
+        last = (f"; xếp hạng gần nhất trong dữ liệu là năm {obs.as_of.year} (số liệu cũ)"
+                if ch.is_old(obs) else "")  # the history's last point is not the period's rank
         out.append(ch.figure(fig, f"Thứ hạng chỉ số DTI của tỉnh {ch.province_name} qua các năm có số liệu"
-                                  f"{scope}; thứ hạng càng nhỏ càng tốt",
+                                  f"{scope}; thứ hạng càng nhỏ càng tốt{last}",
                              ch.cite_all(selection.Obs.from_row(r) for _, r in rows.iterrows())))
     return out
 
@@ -575,7 +585,7 @@ def appendix_targets(ch: Chapter) -> list:
             if said is not None and item.basis != "review":
                 own = f"{said['assessment']} ({fmt.day(said['as_of'].date())})"
             rows.append([item.label or "–", item.text_vi, _result_of(ch, item, units),
-                         narrative.verdict_cell(item.status, item.reason), own])
+                         _verdict_cell(item.status, item.reason), own])
             for t, ev in zip(item.rows, item.evaluations):
                 ch.shown.append((f"muc_tieu/{t['target_id']}", narrative.verdict_cell(ev.status, ev.reason)))
         frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Kết quả", "Đánh giá", "Báo cáo của tỉnh"])
