@@ -57,7 +57,7 @@ def test_help_is_vietnamese(capsys, argv):
     (["build", "--workers", "-3"], "tham số --workers: -3 không dùng được"),
     (["build", "--workers", "hai"], "tham số --workers: 'hai' không phải số nguyên"),
     (["build", "--engine", "word"], "tham số --engine: lựa chọn 'word' không hợp lệ (chọn một trong: 'auto', 'quarto', 'pandoc')"),
-    (["ingest"], "thiếu tham số bắt buộc: workbook"),
+    (["ingest"], "thiếu tham số bắt buộc: SỔ_EXCEL"),
     (["build", "--bogus"], "tham số không nhận ra: --bogus"),
     (["build", "--province"], "tham số --province: cần một giá trị"),
     (["xuat-ban"], "lựa chọn 'xuat-ban' không hợp lệ"),
