@@ -145,3 +145,15 @@ def test_figure_text_puts_the_qualifier_before_the_number_and_never_before_a_sta
     assert figure_text(obs(value=72.35)) == "72,35%"
     sentence = indicator_sentence("Tỷ lệ thôn, bản có hạ tầng cáp quang", obs(value=99.0, qualifier="hơn"))
     assert sentence == "Tỷ lệ thôn, bản có hạ tầng cáp quang đạt hơn 99% (tính đến 11/6/2025)."
+
+
+def test_resolution_57_progress_is_in_the_appendix_of_targets_from_2025_only():
+    from dxreport import sections
+    from dxreport.chapter import open_chapter
+    from dxreport.display import Table
+
+    blocks = sections.appendix_plan_progress(open_chapter("phu-luc", "nghe-an", "2025"))
+    table = next(b for b in blocks if isinstance(b, Table))
+    cells = " | ".join(" ".join(map(str, row)) for row in table.frame.itertuples(index=False))
+    assert "39/65" in cells and "38/102" in cells  # targets met, tasks done (press, 24/9/2025)
+    assert sections.appendix_plan_progress(open_chapter("phu-luc", "nghe-an", "2023-Q3")) == []

@@ -697,26 +697,46 @@ def dti_pillars(ch: Chapter) -> list:
     return out
 
 
-def plan_progress(ch: Chapter) -> list:
-    """Progress of the programmes reported as 'x/y chỉ tiêu, nhiệm vụ' (Resolution 57's provincial
-    programme, Hà Tĩnh's 05-NQ/TU, the steering committee's work plan), as sentences and a table."""
+def _progress(ch: Chapter) -> list:
+    """(indicator, breakdown, figure) of every programme reported as 'x/y chỉ tiêu, nhiệm vụ'."""
     known = set(ch.data.indicators["indicator_id"])
-    sentences, rows, cited = [], [], []
+    found = []
     for indicator_id in (i for i in PROGRESS_INDICATORS if i in known):
         for breakdown in [""] + ch.breakdowns(indicator_id):
             obs = ch.latest(indicator_id, breakdown)
-            if obs is None:
-                continue
-            sentences.append(ch.sentence(indicator_id, breakdown))
-            name = ch.indicator(indicator_id)["name_vi"] + (f" ({breakdown})" if breakdown else "")
-            rows.append([name, narrative.figure_text(obs), fmt.day(obs.as_of)])
-            cited.append(obs)
-    if not rows:
-        return [ch.text(f"Chưa có số liệu công bố về tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}.")]
+            if obs is not None:
+                found.append((indicator_id, breakdown, obs))
+    return found
+
+
+def _progress_table(ch: Chapter, found: list, caption: str):
+    rows = [[ch.indicator(i)["name_vi"] + (f" ({b})" if b else ""), narrative.figure_text(o),
+             fmt.day(o.as_of) + (" (số liệu cũ)" if ch.is_old(o) else "")] for i, b, o in found]
     frame = pd.DataFrame(rows, columns=["Chương trình, kế hoạch", "Kết quả", "Tính đến"])
+    return ch.table(frame, caption, ch.cite_all([o for *_, o in found]), align=["l", "r", "r"], widths=[60, 25, 15])
+
+
+def plan_progress(ch: Chapter) -> list:
+    """Progress of the programmes reported as 'x/y chỉ tiêu, nhiệm vụ' (Resolution 57's provincial
+    programme, Hà Tĩnh's 05-NQ/TU, the steering committee's work plan), as sentences and a table."""
+    found = _progress(ch)
+    if not found:
+        return [ch.text(f"Chưa có số liệu công bố về tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}.")]
+    sentences = [ch.sentence(i, b) for i, b, _ in found]
     return [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences),
-            ch.table(frame, "Tiến độ thực hiện các chương trình, kế hoạch theo số liệu công bố", ch.cite_all(cited),
-                     align=["l", "r", "r"], widths=[60, 25, 15])]
+            _progress_table(ch, found, "Tiến độ thực hiện các chương trình, kế hoạch theo số liệu công bố")]
+
+
+def appendix_plan_progress(ch: Chapter) -> list:
+    """For the appendix of targets: the programmes whose progress is published only as totals
+    (no list of their targets and tasks in the data), e.g. the provincial programme of
+    Resolution 57-NQ/TW; nothing when the period has none."""
+    found = _progress(ch)
+    if not found:
+        return []
+    return [ch.text("Các chương trình, kế hoạch sau chỉ có số liệu tiến độ dạng tổng số (chưa có danh mục "
+                    "từng chỉ tiêu, nhiệm vụ trong dữ liệu):"),
+            _progress_table(ch, found, f"Tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}")]
 
 
 def local_government(ch: Chapter) -> list:
