@@ -62,6 +62,7 @@ def test_html_has_heading_figure_table_and_vietnamese_numbers(built):
     assert "29,45 Mbps" in html and "3.743/3.806 thôn, bản" in html and "3.348.092 thuê bao" in html
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in html  # the decree's form, not a table of contents
     assert "print(" not in html and "open_chapter" not in html  # no code in the report
+    assert 'class="sourceCode' not in html and "<pre" not in html  # not even an empty code block
 
 
 def test_pdf_pages_and_vietnamese_text_survive(built):

@@ -327,3 +327,23 @@ def test_report_status_is_a_draft_unless_recorded_final(tmp_path):
     assert report_status(folder) == (False, date(2024, 1, 15))
     (folder / "build.json").write_text(json.dumps({"status": "final"}), encoding="utf-8")
     assert report_status(folder)[0] is False
+
+
+def test_an_official_report_without_a_toc_gets_one_from_its_parts_and_chapters():
+    """The official form has no pandoc table of contents: the screen page builds its own from
+    the level-1 parts and level-2 chapters, and titles the page with the report's title."""
+    html_text = ('<html><head><title>BÁO CÁO – Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023</title></head><body>'
+                 '<div class="the-thuc"><div class="co-quan"><p>UBND TỈNH NGHỆ AN</p></div></div>'
+                 '<h1 id="i-ket-qua">I. KẾT QUẢ TRIỂN KHAI THỰC HIỆN</h1><h2 id="ha-tang">2. Hạ tầng số</h2><p>x</p>'
+                 '<h1 id="ii-han-che">II. HẠN CHẾ, NGUYÊN NHÂN</h1><h3 id="sau">a) chi tiết</h3></body></html>')
+    report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), Path("."), False, None)
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(screen_report(html_text, report).html, "html.parser")
+    side = soup.find("nav", class_="muc-luc-ben")
+    assert side is not None
+    top = side.find("ul").find_all("li", recursive=False)
+    assert [li.a["href"] for li in top] == ["#i-ket-qua", "#ii-han-che"]
+    assert [a["href"] for a in top[0].find("ul").find_all("a")] == ["#ha-tang"]  # chapters nest under their part
+    assert "#sau" not in str(side)  # level 3 stays out of the side table
+    assert soup.find("h1", class_="title").get_text() == "BÁO CÁO – Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023"

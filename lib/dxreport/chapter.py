@@ -237,6 +237,12 @@ class Chapter:
         """A figure older than the policy allows for this period: printed as "số liệu cũ", no verdict, no trend."""
         return obs is not None and self.policy.is_old(obs.as_of, self.until)
 
+    def current(self, indicator_id: str, breakdown: str = "", province: str | None = None):
+        """The latest figure when it still speaks for the period (not old by the policy), else None:
+        what a section's sentences, tables and breakdown charts state."""
+        obs = self.latest(indicator_id, breakdown, province)
+        return None if obs is None or self.is_old(obs) else obs
+
     def is_history(self, breakdown: str, obs=None) -> bool:
         """A district (huyện) breakdown in a period ending after the district level was abolished
         (1/7/2025): history, never presented as current."""

@@ -104,24 +104,22 @@ class _Parser(argparse.ArgumentParser):
             super().error(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} không phải số nguyên; cần một số từ 1 trở lên, ví dụ 2") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} không dùng được; cần ít nhất 1 kernel, ví dụ 2")
-    return value
+def _at_least_one(need: str, example: int):
+    """An argparse type: a whole number from 1 up, refused in Vietnamese ("cần ít nhất 1 kernel")."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} không phải số nguyên; cần {need}, ví dụ {example}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{value} không dùng được; cần {need}, ví dụ {example}")
+        return value
+
+    return parse
 
 
-def _months(text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} không phải số nguyên; cần số tháng từ 1 trở lên, ví dụ 12") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} không dùng được; cần số tháng từ 1 trở lên, ví dụ 12")
-    return value
+_positive_int = _at_least_one("ít nhất 1 kernel", 2)
+_months = _at_least_one("số tháng từ 1 trở lên", 12)
 
 
 def _new_parser(**kwargs) -> argparse.ArgumentParser:

@@ -64,9 +64,11 @@ def shortfalls(ch) -> list[str]:
         ind = ch.indicator(t["indicator_id"])
         named.add(t["indicator_id"])
         due = "" if pd.isna(t["target_date"]) else f" đến {fmt.day(t['target_date'].date())}"
-        lines.append(f"- {_upper_first(str(t['text_vi']).rstrip('.'))}: tính đến {fmt.day(ev.obs.as_of)} mới đạt "
-                     f"{narrative.figure_text(ev.obs, ind['count_unit'])}; mục tiêu {narrative.target_text(t)}{due} "
-                     f"theo {t['plan']}{_gap(t, ev.obs)}.")
+        figure = narrative.figure_text(ev.obs, ind["count_unit"])
+        status_only = ev.obs.value is None and ev.obs.numerator is None  # "Đang triển khai kế hoạch …"
+        reached = f"mới ở mức: {narrative.lower_first(figure)}" if status_only else f"mới đạt {figure}"
+        lines.append(f"- {_upper_first(str(t['text_vi']).rstrip('.'))}: tính đến {fmt.day(ev.obs.as_of)} {reached}; "
+                     f"mục tiêu {narrative.target_text(t)}{due} theo {t['plan']}{_gap(t, ev.obs)}.")
     rates, short = [], []
     indicators = ch.data.indicators
     for _, ind in indicators[(indicators["unit"] == schema.PERCENT) & indicators["higher_is_better"]].iterrows():

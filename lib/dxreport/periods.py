@@ -204,5 +204,6 @@ def staleness_warning(rows: list[tuple[tuple, date]], period: Period, policy: Po
         return ""
     cut = policy.old_before(period.end)
     return (f"{total - current}/{total} số liệu của kỳ {period.code} có ngày trước {cut.day}/{cut.month}/{cut.year} "
-            f"(cũ hơn {policy.old_after_months} tháng so với cuối kỳ): báo cáo ghi chúng là “số liệu cũ”, "
+            f"(cũ hơn {policy.old_after_months} tháng so với cuối kỳ): báo cáo không nêu chúng như kết quả của kỳ "
+            "mà liệt kê là “số liệu cũ” ở bảng “Chỉ tiêu chưa có số liệu cập nhật trong kỳ” cuối mỗi chương, "
             "không đánh giá và không tính xu hướng từ chúng.")

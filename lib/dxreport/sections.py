@@ -6,6 +6,8 @@ Nothing here states a figure the data does not hold; missing figures read "Chưa
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from . import charts, fmt, narrative, selection
@@ -13,6 +15,8 @@ from .chapter import Chapter, Section
 from .display import Emph
 
 NO_DATA_SECTION = "Chưa có số liệu cho mục này trong kỳ báo cáo."
+STALE_TITLE = "Chỉ tiêu chưa có số liệu cập nhật trong kỳ"
+NOT_UPDATED = "Chưa cập nhật trong kỳ"
 TABLE_COLUMNS = ["Chỉ tiêu", "Kết quả", "Tính đến", "Mục tiêu", "Đánh giá"]
 TABLE_ALIGN = ["l", "r", "r", "r", "l"]
 TABLE_WIDTHS = [42, 20, 12, 12, 14]
@@ -31,13 +35,19 @@ def intro(ch: Chapter) -> list:
         return [ch.text(f"Chưa có số liệu về {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                         f"tính đến {fmt.day(ch.until)}.")]
     newest = rows["as_of"].max().date()
+    if ch.policy.is_old(newest, ch.until):
+        return [ch.text(f"Mục này tổng hợp kết quả {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
+                        f"{ch.period.label_vi} (mốc kỳ báo cáo: {fmt.day(ch.until)}). Trong kỳ chưa có số liệu cập "
+                        f"nhật về lĩnh vực này: số liệu gần nhất, ngày {fmt.day(newest)}, cũ hơn "
+                        f"{ch.policy.old_after_months} tháng so với cuối kỳ và chỉ được nêu để tham khảo tại bảng "
+                        f"“{STALE_TITLE}” cuối chương.")]
     return [ch.text(f"Mục này tổng hợp kết quả {narrative.lower_first(ch.spec.title)} của tỉnh {ch.province_name} "
                     f"{ch.period.label_vi}, theo số liệu mới nhất tính đến {fmt.day(newest)} "
                     f"(mốc kỳ báo cáo: {fmt.day(ch.until)}).")]
 
 
 def _table(ch: Chapter, frame: pd.DataFrame, caption: str, source: str, align: list[str], widths: list[int],
-           optional=("Mục tiêu", "Đánh giá", "Tình hình", "Báo cáo của tỉnh", "Chủ trì", "Thời gian")):
+           optional=("Tính đến", "Mục tiêu", "Đánh giá", "Tình hình", "Báo cáo của tỉnh", "Chủ trì", "Thời gian")):
     """`ch.table` without the optional columns that are empty in every row."""
     keep = [i for i, c in enumerate(frame.columns)
             if c not in optional or frame[c].astype(str).str.strip().ne("").any()]
@@ -46,7 +56,18 @@ def _table(ch: Chapter, frame: pd.DataFrame, caption: str, source: str, align: l
                     align=[align[i] for i in keep if i < len(align)], widths=[widths[i] for i in keep if i < len(widths)])
 
 
-def _row(ch: Chapter, indicator_id: str, breakdown: str = "") -> list[str] | None:
+_OLD_REASON = re.compile(r"chỉ có số liệu cũ \(tính đến [^)]*\)")
+
+
+def _verdict_cell(status: str, reason: str) -> str:
+    """`narrative.verdict_cell`, without repeating an old figure's date: the row gives it already
+    (or, in a section, the chapter's closing table does)."""
+    return narrative.verdict_cell(status, _OLD_REASON.sub("chỉ có số liệu cũ", reason))
+
+
+def _row(ch: Chapter, indicator_id: str, breakdown: str = "", hide_old: bool = False) -> list[str] | None:
+    """One table row: name, figure, date, target, verdict. With `hide_old`, an old figure is not
+    printed ("Chưa cập nhật trong kỳ"): it belongs to the chapter's closing table (`stale_block`)."""
     ind = ch.indicator(indicator_id)
     obs = ch.latest(indicator_id, breakdown)
     history = ch.is_history(breakdown, obs)
@@ -60,11 +81,13 @@ def _row(ch: Chapter, indicator_id: str, breakdown: str = "") -> list[str] | Non
     when = fmt.day(obs.as_of) if obs is not None else ""
     if obs is not None and ch.is_old(obs):
         when += " (số liệu cũ)"
+        if hide_old:
+            result, when = NOT_UPDATED, ""
     goal = narrative.target_text(target) if target is not None else ""
     verdict = ""
     if target is not None:
         ev = ch.evaluate(target)
-        verdict = narrative.verdict_cell(ev.status, ev.reason)
+        verdict = _verdict_cell(ev.status, ev.reason)
     return [name, result, when, goal, verdict]
 
 
@@ -89,7 +112,7 @@ def _levels_note(ch: Chapter, cut: dict[str, int]) -> list:
 
 def indicator_section(ch: Chapter, section: Section) -> list:
     """Sentences, a table of the section's indicators, and its chart."""
-    sentences, rows, cited, cut = [], [], [], {}
+    sentences, rows, cited, stale, cut = [], [], [], 0, {}
     known = set(ch.data.indicators["indicator_id"])
     for indicator_id in (i for i in section.indicators if i in known):
         shown, total = levels(ch, indicator_id)
@@ -100,8 +123,13 @@ def indicator_section(ch: Chapter, section: Section) -> list:
             obs = ch.latest(indicator_id, breakdown)
             if obs is None:
                 continue
+            if ch.is_old(obs):  # not a result of the period: listed once, in the chapter's closing table
+                stale += 1
+                if not ch.is_history(breakdown, obs) and ch.target_for(indicator_id, breakdown) is not None:
+                    rows.append(_row(ch, indicator_id, breakdown, hide_old=True))  # the target and its verdict
+                continue
             cited.append(obs)
-            if (breakdown == "" or ch.latest(indicator_id, "") is None) and not ch.is_history(breakdown, obs):
+            if (breakdown == "" or ch.current(indicator_id, "") is None) and not ch.is_history(breakdown, obs):
                 sentences.append(ch.sentence(indicator_id, breakdown))
             elif row := _row(ch, indicator_id, breakdown):  # each figure once: in a sentence or a row
                 rows.append(row)
@@ -110,7 +138,9 @@ def indicator_section(ch: Chapter, section: Section) -> list:
             if row:  # a target without data: say so in the table
                 rows.append(row)
     if not cited:
-        out = [ch.text(NO_DATA_SECTION)]
+        out = [ch.text(NO_DATA_SECTION if not stale else
+                       f"Chưa có số liệu cập nhật cho mục này {ch.period.within_vi}; số liệu gần nhất (cũ hơn "
+                       f"{ch.policy.old_after_months} tháng) được nêu tại bảng “{STALE_TITLE}” cuối chương.")]
         if rows:
             targets = [ch.target_for(i) for i in section.indicators if i in known]
             out.append(_table(ch, pd.DataFrame(rows, columns=TABLE_COLUMNS), f"{section.title}: mục tiêu và kết quả",
@@ -177,10 +207,16 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
                              ch.cite_all([o for _, o in compared])))
     history = ch.history(indicator_id)
     history = history[history["value"].notna()]
-    if len(points) < 2 and len(history) >= 2 and not charts.all_full(history["value"], unit):
+    newest = ch.latest(indicator_id)
+    # a trend is history by nature, but it ends on a current figure: one ending on an old figure
+    # would present that figure as the period's; it stays in the chapter's closing table instead
+    if (len(points) < 2 and len(history) >= 2 and not charts.all_full(history["value"], unit)
+            and newest is not None and not ch.is_old(newest)):
         fig = charts.trend(history, "as_of", "value", unit, target=target_value)
         cited = [selection.Obs.from_row(r) for _, r in history.iterrows()]
-        out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ", ch.cite_all(cited)))
+        first = history["as_of"].min().date()
+        out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ, từ {fmt.day(first)} đến {fmt.day(newest.as_of)}",
+                             ch.cite_all(cited)))
     return out
 
 
@@ -247,19 +283,83 @@ def other_indicators(ch: Chapter, section: Section) -> list:
             cut[indicator_id] = total
         for breakdown in [""] + shown:
             obs = ch.latest(indicator_id, breakdown)
-            row = _row(ch, indicator_id, breakdown)
+            old = obs is not None and ch.is_old(obs)
+            if old and (ch.is_history(breakdown, obs) or ch.target_for(indicator_id, breakdown) is None):
+                continue  # an old figure without a target: only in the closing table
+            row = _row(ch, indicator_id, breakdown, hide_old=True)
             if row is None or (obs is None and breakdown):
                 continue
-            if obs is not None:
+            if obs is not None and not old:
                 cited.append(obs)
                 ch.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}", f"{row[1]} @ {row[2]}"))
             rows.append(row)
-    if not rows:
+    out = []
+    if rows:
+        frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+        out = [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
+               _table(ch, frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "Số liệu của tỉnh",
+                      TABLE_ALIGN, TABLE_WIDTHS), *_levels_note(ch, cut)]
+    stale = stale_block(ch)
+    if not rows and not stale:
         return [ch.text("Không có chỉ tiêu nào khác có số liệu hoặc mục tiêu trong kỳ báo cáo.")]
-    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
-    return [ch.text("Các chỉ tiêu còn lại của lĩnh vực, theo số liệu mới nhất trong kỳ báo cáo:"),
-            _table(ch, frame, f"{ch.spec.title}: các chỉ tiêu khác", ch.cite_all(cited) or "Số liệu của tỉnh",
-                   TABLE_ALIGN, TABLE_WIDTHS), *_levels_note(ch, cut)]
+    return out + stale
+
+
+def chapter_indicators(ch: Chapter) -> list[str]:
+    """The indicators a thematic chapter presents: its sections' in order, then the others of its pillars."""
+    ind = ch.data.indicators
+    known = set(ind["indicator_id"])
+    listed = [i for s in ch.spec.sections for i in s.indicators if i in known]
+    others = ind.loc[ind["pillar"].isin(ch.pillars) & ~ind["indicator_id"].isin(listed), "indicator_id"]
+    return list(dict.fromkeys(listed + list(others)))
+
+
+def stale_figures(ch: Chapter) -> list[tuple[str, str, selection.Obs]]:
+    """(indicator, breakdown, latest figure) of every series of the chapter whose latest figure is old."""
+    out = []
+    for indicator_id in chapter_indicators(ch):
+        for breakdown in [""] + levels(ch, indicator_id)[0]:
+            obs = ch.latest(indicator_id, breakdown)
+            if obs is not None and ch.is_old(obs):
+                out.append((indicator_id, breakdown, obs))
+    return out
+
+
+def stale_block(ch: Chapter) -> list:
+    """Once per chapter, at its end: the indicators with no figure updated in the period, with their
+    latest figure and its date as a reference ("số liệu gần nhất"); no verdict, no trend."""
+    found = stale_figures(ch)
+    if not found:
+        return []
+    cut = ch.policy.old_before(ch.until)
+    count_units = ch.data.indicators.set_index("indicator_id")["count_unit"]
+    grouped: dict[str, list] = {}
+    for indicator_id, breakdown, obs in found:
+        grouped.setdefault(indicator_id, []).append((breakdown, obs))
+        ch.shown.append((f"{indicator_id}{'/' + breakdown if breakdown else ''}",
+                         f"{narrative.figure_text(obs, count_units.get(indicator_id, ''))} @ {fmt.day(obs.as_of)} "
+                         "(số liệu cũ)"))
+    rows = []  # one row per indicator: its breakdowns' figures side by side keep the table compact
+    for indicator_id, parts in grouped.items():
+        newest = max(o.as_of for _, o in parts)
+        texts = []
+        for breakdown, obs in parts:
+            text = narrative.figure_text(obs, count_units.get(indicator_id, ""))
+            label = breakdown + (" (khi còn cấp huyện)" if ch.is_history(breakdown, obs) else "")
+            text = f"{label}: {text}" if breakdown and len(parts) > 1 else text
+            texts.append(text + (f" ({fmt.day(obs.as_of)})" if obs.as_of != newest else ""))
+        name = ch.indicator(indicator_id)["name_vi"]
+        if len(parts) == 1 and parts[0][0]:
+            name += f" — {parts[0][0]}"
+        rows.append([name, "; ".join(texts), fmt.day(newest)])
+    indicators = len({i for i, _, _ in found})
+    frame = pd.DataFrame(rows, columns=["Chỉ tiêu", "Số liệu gần nhất", "Ngày số liệu"])
+    return [ch.text(f"{fmt.number(indicators, 0)} chỉ tiêu của chương chưa có số liệu cập nhật kể từ ngày "
+                    f"{fmt.day(cut)} (cũ hơn {ch.policy.old_after_months} tháng so với cuối kỳ). Số liệu gần nhất "
+                    "của các chỉ tiêu này chỉ để tham khảo: không phải kết quả của kỳ, không dùng để đánh giá "
+                    "mục tiêu hay tính xu hướng."),
+            ch.table(frame, STALE_TITLE, ch.cite_all(o for *_, o in found),
+                     align=["l", "r", "r"], widths=[58, 27, 15])]
 
 
 def dti(ch: Chapter) -> list:
@@ -278,8 +378,10 @@ def dti(ch: Chapter) -> list:
         scope = (" (xếp hạng trong " + " và trong ".join(f"{n} tỉnh, thành phố" for n in scopes) + ")") if scopes else ""
         fig = charts.trend(rows, "as_of", "value", "hạng", invert=True,
                            series="Xếp hạng" if len(scopes) > 1 else None)  # ranks among 63 and 34: two lines
+        last = (f"; xếp hạng gần nhất trong dữ liệu là năm {obs.as_of.year} (số liệu cũ)"
+                if ch.is_old(obs) else "")  # the history's last point is not the period's rank
         out.append(ch.figure(fig, f"Thứ hạng chỉ số DTI của tỉnh {ch.province_name} qua các năm có số liệu"
-                                  f"{scope}; thứ hạng càng nhỏ càng tốt",
+                                  f"{scope}; thứ hạng càng nhỏ càng tốt{last}",
                              ch.cite_all(selection.Obs.from_row(r) for _, r in rows.iterrows())))
     return out
 
@@ -514,7 +616,7 @@ def appendix_targets(ch: Chapter) -> list:
             if said is not None and item.basis != "review":
                 own = f"{said['assessment']} ({fmt.day(said['as_of'].date())})"
             rows.append([item.label or "–", item.text_vi, _result_of(ch, item, units),
-                         narrative.verdict_cell(item.status, item.reason), own])
+                         _verdict_cell(item.status, item.reason), own])
             for t, ev in zip(item.rows, item.evaluations):
                 ch.shown.append((f"muc_tieu/{t['target_id']}", narrative.verdict_cell(ev.status, ev.reason)))
         frame = pd.DataFrame(rows, columns=["TT", "Mục tiêu", "Kết quả", "Đánh giá", "Báo cáo của tỉnh"])
@@ -626,26 +728,46 @@ def dti_pillars(ch: Chapter) -> list:
     return out
 
 
-def plan_progress(ch: Chapter) -> list:
-    """Progress of the programmes reported as 'x/y chỉ tiêu, nhiệm vụ' (Resolution 57's provincial
-    programme, Hà Tĩnh's 05-NQ/TU, the steering committee's work plan), as sentences and a table."""
+def _progress(ch: Chapter) -> list:
+    """(indicator, breakdown, figure) of every programme reported as 'x/y chỉ tiêu, nhiệm vụ'."""
     known = set(ch.data.indicators["indicator_id"])
-    sentences, rows, cited = [], [], []
+    found = []
     for indicator_id in (i for i in PROGRESS_INDICATORS if i in known):
         for breakdown in [""] + ch.breakdowns(indicator_id)[:MAX_BREAKDOWNS]:
             obs = ch.latest(indicator_id, breakdown)
-            if obs is None:
-                continue
-            sentences.append(ch.sentence(indicator_id, breakdown))
-            name = ch.indicator(indicator_id)["name_vi"] + (f" ({breakdown})" if breakdown else "")
-            rows.append([name, narrative.figure_text(obs), fmt.day(obs.as_of)])
-            cited.append(obs)
-    if not rows:
-        return [ch.text(f"Chưa có số liệu công bố về tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}.")]
+            if obs is not None:
+                found.append((indicator_id, breakdown, obs))
+    return found
+
+
+def _progress_table(ch: Chapter, found: list, caption: str):
+    rows = [[ch.indicator(i)["name_vi"] + (f" ({b})" if b else ""), narrative.figure_text(o),
+             fmt.day(o.as_of) + (" (số liệu cũ)" if ch.is_old(o) else "")] for i, b, o in found]
     frame = pd.DataFrame(rows, columns=["Chương trình, kế hoạch", "Kết quả", "Tính đến"])
+    return ch.table(frame, caption, ch.cite_all([o for *_, o in found]), align=["l", "r", "r"], widths=[60, 25, 15])
+
+
+def plan_progress(ch: Chapter) -> list:
+    """Progress of the programmes reported as 'x/y chỉ tiêu, nhiệm vụ' (Resolution 57's provincial
+    programme, Hà Tĩnh's 05-NQ/TU, the steering committee's work plan), as sentences and a table."""
+    found = _progress(ch)
+    if not found:
+        return [ch.text(f"Chưa có số liệu công bố về tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}.")]
+    sentences = [ch.sentence(i, b) for i, b, _ in found]
     return [ch.text(sentences[0]) if len(sentences) == 1 else ch.bullets(sentences),
-            ch.table(frame, "Tiến độ thực hiện các chương trình, kế hoạch theo số liệu công bố", ch.cite_all(cited),
-                     align=["l", "r", "r"], widths=[60, 25, 15])]
+            _progress_table(ch, found, "Tiến độ thực hiện các chương trình, kế hoạch theo số liệu công bố")]
+
+
+def appendix_plan_progress(ch: Chapter) -> list:
+    """For the appendix of targets: the programmes whose progress is published only as totals
+    (no list of their targets and tasks in the data), e.g. the provincial programme of
+    Resolution 57-NQ/TW; nothing when the period has none."""
+    found = _progress(ch)
+    if not found:
+        return []
+    return [ch.text("Các chương trình, kế hoạch sau chỉ có số liệu tiến độ dạng tổng số (chưa có danh mục "
+                    "từng chỉ tiêu, nhiệm vụ trong dữ liệu):"),
+            _progress_table(ch, found, f"Tiến độ các chương trình, kế hoạch tính đến {fmt.day(ch.until)}")]
 
 
 def local_government(ch: Chapter) -> list:

@@ -304,6 +304,34 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def _toc_from_headings(soup, body):
+    """A nav of the report's level-1 and level-2 headings (parts I–IV and appendices, chapters),
+    or None when the report has no headings with ids."""
+    nav = soup.new_tag("nav")
+    top = soup.new_tag("ul")
+    current = None
+    for heading in body.find_all(["h1", "h2"]):
+        if not heading.get("id"):
+            continue
+        item = soup.new_tag("li")
+        link = soup.new_tag("a", href=f"#{heading['id']}")
+        link.string = " ".join(heading.get_text(" ").split())
+        item.append(link)
+        if heading.name == "h1" or current is None:
+            top.append(item)
+            current = item
+        else:
+            sub = current.find("ul")
+            if sub is None:
+                sub = soup.new_tag("ul")
+                current.append(sub)
+            sub.append(item)
+    if not top.find("li"):
+        return None
+    nav.append(top)
+    return nav
+
+
 def screen_report(report_html: str, report: Report, sources: dict[str, str] | None = None) -> ScreenReport:
     """The built report's HTML made for a screen: the site's own head (no inline style, no
     script), a header with the downloads, a skip link, a side table of contents on wide screens,
@@ -323,6 +351,8 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
     toc = body.find("nav", id="TOC")
     if toc is not None:
         toc.extract()
+    else:  # the official form has no table of contents: one is made from the parts and chapters
+        toc = _toc_from_headings(soup, body)
 
     for tag in body.find_all(True):
         style = tag.attrs.pop("style", None)
@@ -393,8 +423,9 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
         img["loading"] = "lazy"
         result.figures.append((img["src"].split("/")[-1], img["alt"]))
 
+    page_title = " ".join((soup.title.get_text(" ") if soup.title is not None else "").split())
     title_html = title_block.decode_contents() if title_block is not None else \
-        f'<h1 class="title">{_esc(report.period.label_vi)}</h1>'
+        f'<h1 class="title">{_esc(_cap(page_title) if page_title else report.period.label_vi)}</h1>'
     toc_side, toc_small = "", ""
     if toc is not None:
         heading = toc.find(["h2", "h1"])

@@ -99,5 +99,7 @@ else
   end
 end
 
-filters.traverse = 'topdown'
+if not CHAPTER then
+  filters.traverse = 'topdown'  -- the guard must see a token div before its raw blocks
+end
 return { filters }
