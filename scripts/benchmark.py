@@ -106,7 +106,7 @@ from dxreport.periods import parse
 root, period = Path(sys.argv[1]), sys.argv[2]
 out = root / "naive"; out.mkdir(exist_ok=True)
 prepared = []
-for nb in sorted((root / "notebooks").glob("*.ipynb")):
+for nb in sorted((root / "notebooks").glob("[0-9][0-9]-*.ipynb")):
     executed = out / nb.name
     pm.execute_notebook(str(nb), str(executed), parameters={"province": "nghe-an", "period": period, "data_dir": "data"},
                         progress_bar=False, cwd=str(root))
@@ -149,7 +149,7 @@ def run(args) -> dict:
         "peak_mib": {k: max(v) / 2**20 for k, v in peaks.items()},
         "cold_over_naive": med["cold"] / med["naive"], "nothing_over_cold": med["nothing"] / med["cold"],
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU, Python {platform.python_version()}",
-        "chapters": len(list((REPO / "notebooks").glob("*.ipynb"))),
+        "chapters": len(list((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))),
     }
 
 
