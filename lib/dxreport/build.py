@@ -255,7 +255,6 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
 
     format_keys = {f: render_key(f) for f in formats}
     result = BuildResult(province, chosen.code, out_dir, engine_used)  # engine: "quarto" | "pandoc"
-    result.warnings = [w for w in [periods.staleness_warning(_series_dates(folder, province), chosen)] if w]
 
     def up_to_date() -> bool:
         manifest = _read_manifest(private / MANIFEST)
@@ -268,6 +267,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
         manifest = _read_manifest(private / MANIFEST)
         result.skipped, result.files = True, expected()
         result.remarks, result.draft = manifest.get("remarks", []), manifest.get("draft", True)
+        result.warnings = manifest.get("warnings", [])  # computed when the report was built: same data
         result.seconds = time.perf_counter() - started
         return result
 
@@ -290,6 +290,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
             if not force and up_to_date():  # another build made it while this one waited
                 return skip()
             old = _read_manifest(private / MANIFEST)
+            result.warnings = [w for w in [periods.staleness_warning(_series_dates(folder, province), chosen)] if w]
             private.mkdir(parents=True, exist_ok=True)
             with staging(out_dir) as tmp:
                 _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
@@ -314,7 +315,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
                 "version": MANIFEST_VERSION, "province": province, "period": chosen.code, "engine": result.engine,
                 "formats": {f: entries[f] for f in FORMATS if f in entries},
                 "chapters": keys, "data_hash": data, "code_hash": code,
-                "remarks": result.remarks, "draft": result.draft,
+                "remarks": result.remarks, "draft": result.draft, "warnings": result.warnings,
             }
             cache._atomic_write(private / MANIFEST,
                                 json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))

@@ -251,7 +251,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args) -> int:
-    from . import fmt
     from .build import build, format_names
 
     formats = tuple(f.strip().lower() for f in args.format.split(",") if f.strip())
@@ -268,6 +267,8 @@ def _build(args) -> int:
     if result.skipped:
         print(f"Không có thay đổi; báo cáo {result.province} {result.period} đã mới nhất: {result.out_dir}")
     else:
+        from . import fmt  # Babel: only when there is a duration to print
+
         print(f"Đã dựng báo cáo {result.province} {result.period} bằng {result.engine} trong "
               f"{fmt.number(result.seconds, 1)} giây ({len(result.executed)} chương chạy, "
               f"{len(result.cached)} chương dùng lại):")

@@ -26,8 +26,6 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .errors import BuildLockedError
 
 LOCK_TIMEOUT = 900
@@ -44,6 +42,8 @@ def lock_path(lock_dir: Path, name: str) -> Path:
 def report_lock(final_dir: Path, lock_dir: Path):
     """One build at a time per report; a second build waits, then usually finds nothing to do.
     The lock file lives in `lock_dir` (under `outputs/.cache/`), never in the published tree."""
+    from filelock import FileLock, Timeout  # here, not at import: the "nothing changed" path never locks
+
     lock_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path(lock_dir, final_dir.name)))
     try:
@@ -57,6 +57,8 @@ def report_lock(final_dir: Path, lock_dir: Path):
 def clean_stale(final_dir: Path, lock_dir: Path) -> list[Path]:
     """Remove staging folders (and set-aside old reports) that no live build owns; called with
     `final_dir`'s lock held. Returns what was removed or restored."""
+    from filelock import FileLock, Timeout
+
     parent = final_dir.parent
     done: list[Path] = []
     try:
@@ -99,6 +101,8 @@ def clean_if_idle(final_dir: Path, lock_dir: Path) -> list[Path]:
         return []
     if not any(_LEFTOVER.match(name) or _OLD_LOCK.match(name) for name in names):
         return []
+    from filelock import FileLock, Timeout
+
     lock = FileLock(str(lock_path(lock_dir, final_dir.name)))
     try:
         lock.acquire(timeout=0)
