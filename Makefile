@@ -48,8 +48,7 @@ $(FONT_STAMP):
 	else echo "CẢNH BÁO: không tải được phông Liberation Serif (cần apt-get); bản PDF sẽ dùng DejaVu Serif."; fi; \
 	rm -rf $$tmp
 
-fonts: ## tải phông Liberation Serif (tương đương Times New Roman, đủ tiếng Việt) cho bản PDF
-	@$(MAKE) --no-print-directory $(FONT_STAMP) || true
+fonts: $(FONT_STAMP) ## tải phông Liberation Serif (tương đương Times New Roman, đủ tiếng Việt) cho bản PDF
 
 chromium: ## cài trình duyệt chromium của Debian (kiểm thử trên trình duyệt) khi còn thiếu
 	@if [ -x $(CHROMIUM) ]; then :; \
