@@ -18,7 +18,6 @@ the report is rendered, `render.prepare` folds the two into one captioned Markdo
 from __future__ import annotations
 
 import base64
-import io
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -203,12 +202,12 @@ class Figure:
     @classmethod
     def from_matplotlib(cls, fig, label: str, caption: str, source: str = "", dpi: int = 150,
                         alt: str = "") -> "Figure":
-        import matplotlib.pyplot as plt
+        """`fig` is a matplotlib figure, or PNG bytes already drawn (`charts.drawn`)."""
+        if isinstance(fig, bytes):
+            return cls(fig, label, caption, source, alt)
+        from .charts import png
 
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
-        return cls(buf.getvalue(), label, caption, source, alt)
+        return cls(png(fig, dpi), label, caption, source, alt)
 
     @property
     def title(self) -> str:

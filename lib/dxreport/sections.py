@@ -187,7 +187,7 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
             shown_of = f" ({MAX_BARS} phân tổ đầu trong tổng số {fmt.number(len(points), 0)})"
             points = points[:MAX_BARS]
         frame = pd.DataFrame({"label": [b for b, _ in points], "value": [o.number for _, o in points]})
-        fig = charts.bars(frame, "label", "value", unit, target=target_value,
+        fig = charts.drawn(charts.bars, frame, "label", "value", unit, target=target_value,
                           xmax=100 if unit == "%" else None)
         out.append(ch.figure(fig, f"{ind['name_vi']} theo phân tổ{shown_of}, tính đến "
                                   f"{fmt.day(max(o.as_of for _, o in points))}",
@@ -200,7 +200,7 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
         names = ch.data.provinces.set_index("unit_id")["name_vi"]
         frame = pd.DataFrame({"label": [f"{names[p]} ({fmt.day(o.as_of)})" for p, o in compared],
                               "value": [o.number for _, o in compared]})
-        fig = charts.bars(frame, "label", "value", unit, target=target_value, color=charts.PALETTE["second"],
+        fig = charts.drawn(charts.bars, frame, "label", "value", unit, target=target_value, color=charts.PALETTE["second"],
                           xmax=100 if unit == "%" else None)
         out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {narrative.lower_first(ind['name_vi'])}, cùng đơn vị tính; "
                                   "ngày số liệu của mỗi tỉnh ghi trong ngoặc",
@@ -212,7 +212,7 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
     # would present that figure as the period's; it stays in the chapter's closing table instead
     if (len(points) < 2 and len(history) >= 2 and not charts.all_full(history["value"], unit)
             and newest is not None and not ch.is_old(newest)):
-        fig = charts.trend(history, "as_of", "value", unit, target=target_value)
+        fig = charts.drawn(charts.trend, history, "as_of", "value", unit, target=target_value)
         cited = [selection.Obs.from_row(r) for _, r in history.iterrows()]
         first = history["as_of"].min().date()
         out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ, từ {fmt.day(first)} đến {fmt.day(newest.as_of)}",
@@ -254,7 +254,7 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
         text += (f" Với {len(review)} mục tiêu, đánh giá là đánh giá của chính báo cáo của tỉnh trong kỳ; "
                  "các mục tiêu còn lại được đánh giá theo số liệu mới nhất tính đến cuối kỳ.")
     shown_table = table.reset_index().rename(columns={"group": "pillar_name"})
-    fig = charts.scorecard(shown_table, label="pillar_name", counts=tuple(used))
+    fig = charts.drawn(charts.scorecard, shown_table, label="pillar_name", counts=tuple(used))
     shown = pd.DataFrame({"Nhóm mục tiêu": table.index})
     for v in used:
         shown[v] = [fmt.number(x, 0) for x in table[v]]
@@ -376,7 +376,7 @@ def dti(ch: Chapter) -> list:
         scopes = sorted({int(d) for d in rows["denominator"].dropna()}, reverse=True)
         rows["Xếp hạng"] = [f"trong {int(d)} tỉnh, thành phố" if not pd.isna(d) else "xếp hạng" for d in rows["denominator"]]
         scope = (" (xếp hạng trong " + " và trong ".join(f"{n} tỉnh, thành phố" for n in scopes) + ")") if scopes else ""
-        fig = charts.trend(rows, "as_of", "value", "hạng", invert=True,
+        fig = charts.drawn(charts.trend, rows, "as_of", "value", "hạng", invert=True,
                            series="Xếp hạng" if len(scopes) > 1 else None)  # ranks among 63 and 34: two lines
         last = (f"; xếp hạng gần nhất trong dữ liệu là năm {obs.as_of.year} (số liệu cũ)"
                 if ch.is_old(obs) else "")  # the history's last point is not the period's rank
@@ -532,7 +532,7 @@ def tasks(ch: Chapter) -> list:
     out = [ch.text(f"Tính đến {fmt.day(ch.until)}: " + "; ".join(parts) + ". Tình hình ghi đúng như văn bản đánh "
                    "giá; một nhiệm vụ là quá hạn khi đã qua thời hạn ghi trong kế hoạch mà không có đánh giá hay số "
                    "liệu nào cho thấy đã thực hiện.")]
-    fig = charts.scorecard(table.reset_index(), label="plan", counts=tuple(used), xlabel="Số nhiệm vụ")
+    fig = charts.drawn(charts.scorecard, table.reset_index(), label="plan", counts=tuple(used), xlabel="Số nhiệm vụ")
     out.append(ch.figure(fig, f"Tình hình thực hiện nhiệm vụ theo kế hoạch, tính đến {fmt.day(ch.until)}",
                          ch.cite_parts(rows["source"])))
     late = rows[rows["state"] == "Quá hạn"]
@@ -569,7 +569,7 @@ def budget(ch: Chapter) -> list:
                 + (f"{fmt.with_unit(total['amount'].iloc[0], 'tỷ đồng')} cho chuyển đổi số, trong đó " if not total.empty else "")
                 + ", ".join(f"{r['pillar']} {fmt.with_unit(r['amount'], 'tỷ đồng')}" for _, r in part.iterrows()) + ".")
         out.append(ch.text(lead))
-        fig = charts.bars(part.assign(label=part["pillar"].str.capitalize()), "label", "amount", "tỷ đồng")
+        fig = charts.drawn(charts.bars, part.assign(label=part["pillar"].str.capitalize()), "label", "amount", "tỷ đồng")
         out.append(ch.figure(fig, f"Kinh phí chuyển đổi số năm {year} theo trụ cột", ch.cite_parts(part["source"])))
     out.append(ch.table(frame.reset_index(drop=True), "Kinh phí chuyển đổi số theo năm và trụ cột",
                         ch.cite_parts(rows["source"]), align=["l", "l", "l", "r"], widths=[15, 30, 20, 35]))
@@ -700,26 +700,9 @@ def dti_pillars(ch: Chapter) -> list:
                            + ". Báo cáo nêu đủ các số liệu này, chưa chọn số nào khi chưa có bảng xếp hạng chính thức."))
     for b, r, c in pairs:
         ch.shown.append((f"dti_xep_hang/{b}", f"{fmt.number(r.value)}{of} ({moved(c.value)}) @ {fmt.day(r.as_of)}"))
-    with charts.house_style():
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(charts.WIDTH, 0.42 * len(pairs) + 1.0))
-        labels = [f"{b.capitalize()}: hạng {fmt.number(r.value)}{of}" for b, r, _ in pairs]
-        values = [c.value for _, _, c in pairs]
-        colors = [charts.PALETTE["met"] if v > 0 else charts.PALETTE["not_met"] if v < 0 else charts.PALETTE["no_data"]
-                  for v in values]
-        ax.barh(labels, values, color=colors, height=0.6)
-        ax.invert_yaxis()
-        ax.axvline(0, color="#555555", linewidth=0.8)
-        span = max(abs(v) for v in values) or 1
-        ax.set_xlim(-span * 1.35, span * 1.35)
-        for y, v in enumerate(values):
-            ax.text(v, y, f" {moved(v)} " if v >= 0 else f" {moved(v)} ", va="center", ha="left" if v >= 0 else "right",
-                    fontsize=8)
-        ax.xaxis.set_major_formatter(fmt.axis_formatter())
-        ax.set_xlabel(f"Số bậc thay đổi so với năm {year - 1} (dương: tăng hạng)")
-        ax.grid(axis="y", visible=False)
-        fig.tight_layout()
+    labels = [f"{b.capitalize()}: hạng {fmt.number(r.value)}{of}" for b, r, _ in pairs]
+    fig = charts.drawn(charts.changes, labels, [c.value for _, _, c in pairs], [moved(c.value) for _, _, c in pairs],
+                       f"Số bậc thay đổi so với năm {year - 1} (dương: tăng hạng)")
     scope = f"trong {fmt.number(size)} tỉnh, thành phố trước sắp xếp năm 2025" if size == 63 else "như nguồn in"
     out.append(ch.figure(fig, f"Thứ hạng các chỉ số chính DTI năm {year} của tỉnh {ch.province_name} và mức thay đổi "
                               f"so với năm {year - 1}, theo báo chí (xếp hạng {scope}; số liệu báo chí, "
