@@ -47,6 +47,62 @@ PROGRESS_MODES = ("auto", "bars", "lines", "none")
 SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+")  # a source address printed as a link
 
 
+class Batch:
+    """The warm work many builds in one process share (`dxreport site`): one pool of kernels,
+    started once and fed every period's chapters; the data loaded once (`data.load` keeps it per
+    process, each kernel per kernel). Periods execute one at a time, since the pool already uses
+    the machine's cores, while the period before renders in another thread.
+
+    Use as a context manager; `abort()` kills the kernels at once (Ctrl-C, a failed period)."""
+
+    def __init__(self, paths: ProjectPaths, workers: int = 2):
+        import threading
+
+        self.paths, self.workers = paths, workers
+        self.executing = threading.Lock()  # one period's chapters on the pool at a time
+        self._guard = threading.Lock()
+        self._pool = None
+        self._validated = None
+        self.log_path = paths.cache_dir / "batch" / "kernel.log"
+
+    def pool(self, validated: str):
+        """The pool, started on first use; kernels told of other data are replaced."""
+        from . import execute
+
+        with self._guard:
+            if self._pool is not None and self._validated != validated:
+                self._pool.close()
+                self._pool = None
+            if self._pool is None:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                self.log_path.write_bytes(b"")
+                self._pool = execute.KernelPool(self.paths.root, self.paths.cache_dir / "kernel-start.lock",
+                                                self.log_path, self.workers, validated)
+                self._validated = validated
+            return self._pool
+
+    def abort(self) -> None:
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.abort()
+
+    def close(self) -> None:
+        with self._guard:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> "Batch":
+        return self
+
+    def __exit__(self, kind, *_exc) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
 @dataclass
 class BuildResult:
     province: str
@@ -214,8 +270,8 @@ def _progress_mode(progress) -> str:
 
 def build(province: str = "nghe-an", period: str | None = None, formats: tuple[str, ...] = FORMATS,
           engine: str = "auto", data_dir: str | Path | None = None, workers: int = 2, force: bool = False,
-          progress: bool | str = True, root: str | Path | None = None) -> BuildResult:
-    """Build one report. `progress`: "bars" (tqdm, for a terminal), "lines" (one line per finished
+          progress: bool | str = True, root: str | Path | None = None, batch: Batch | None = None) -> BuildResult:
+    """Build one report; in a `Batch`, on its kernels. `progress`: "bars" (tqdm, for a terminal), "lines" (one line per finished
     chapter on stderr), "none" (False), or "auto"/True (bars on a terminal, lines otherwise)."""
     started = time.perf_counter()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -294,7 +350,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
             private.mkdir(parents=True, exist_ok=True)
             with staging(out_dir) as tmp:
                 _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
-                     force, private, failed)
+                     force, private, failed, batch)
                 kept = _carry_over(out_dir, tmp, formats)
                 notebooks_new = private / "notebooks.new"
                 shutil.rmtree(notebooks_new, ignore_errors=True)
@@ -352,7 +408,7 @@ def _carry_over(out_dir: Path, tmp: Path, formats: tuple[str, ...]) -> list[str]
 
 
 def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
-         force=False, private=None, failed=None):
+         force=False, private=None, failed=None, batch=None):
     """Execute what is not cached and render, overlapping the stages where they are independent:
     kernels boot while the data is validated, and each chapter is prepared (and, for pandoc,
     converted to Markdown) as soon as it has run, while the others still run.
@@ -386,11 +442,14 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     if result.engine == "quarto" and not shutil.which("quarto"):
         raise RenderError("Không tìm thấy quarto trên PATH; dùng --engine pandoc hoặc --engine auto.")
     validated = cache.data_hash(data_files(folder))
-    log_path = private / "kernel.log"
-    log_path.write_bytes(b"")
     clock = time.perf_counter()
-    pool = execute.KernelPool(paths.root, paths.cache_dir / "kernel-start.lock", log_path,
-                              min(workers, len(jobs)), validated) if jobs else None
+    if batch is not None:
+        pool = batch.pool(validated) if jobs else None
+    else:
+        log_path = private / "kernel.log"
+        log_path.write_bytes(b"")
+        pool = execute.KernelPool(paths.root, paths.cache_dir / "kernel-start.lock", log_path,
+                                  min(workers, len(jobs)), validated) if jobs else None
     renderer = ThreadPoolExecutor(max_workers=2)
     try:
         from . import render  # nbconvert and friends load while the kernels boot
@@ -414,8 +473,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
                 return prepared
             md = official.place_chapter(render.chapter_markdown(prepared, work), meta.official,
                                         official.chapter_number(names, name))
-            if "pdf" in formats:
-                render.chapter_typst(md, work)
+            if "pdf" in formats and batch is None:  # converted early, while other chapters run; in a
+                render.chapter_typst(md, work)     # batch, once for the whole report: less work in all
             return md
 
         def done(job, seconds):
@@ -424,16 +483,21 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
 
         for name in result.cached:
             futures[name] = renderer.submit(finished, name)
-        if pool is not None:
+        if pool is not None and batch is not None:
+            with batch.executing:
+                pool.run(jobs, mode == "bars", on_done=done)
+        elif pool is not None:
             pool.run(jobs, mode == "bars", on_done=done)
         result.executed = [job.output.name for job in jobs]
         result.phases["execute"] = time.perf_counter() - clock
         parts = [futures[nb.name].result() for nb in chapter_paths]
-        if pool is not None:
+        if pool is not None and batch is None:
             pool.close(wait=False)  # kernels exit while the report renders
         renderer.shutdown()
     except BaseException:
-        if pool is not None:
+        if batch is not None:
+            batch.abort()  # a failed period fails the batch: its kernels stop now
+        elif pool is not None:
             pool.abort()
         renderer.shutdown(wait=True, cancel_futures=True)  # conversions in flight end in seconds
         raise
@@ -449,7 +513,7 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     else:
         result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
     result.phases["render"] = time.perf_counter() - clock
-    if pool is not None:
+    if pool is not None and batch is None:
         pool.join()
     shutil.rmtree(work, ignore_errors=True)
 

@@ -241,6 +241,11 @@ def verdict(target: pd.Series, obs: Obs | None, start: date, until: date,
 def evaluate(target: pd.Series, observations: pd.DataFrame, until: date | None = None) -> Evaluation:
     """The data's verdict for a target at `until` (no review), as `verdict` computes it."""
     obs = latest(observations, target["province"], target["indicator_id"], target["breakdown"], until)
+    return evaluate_latest(target, obs, until)
+
+
+def evaluate_latest(target: pd.Series, obs: Obs | None, until: date | None = None) -> Evaluation:
+    """`evaluate` for a caller that has already found the target's latest figure up to `until`."""
     if until is None:
         return Evaluation(target["target_id"], judge(target, measured_for(target, obs)), measured_for(target, obs), obs)
     return verdict(target, obs, date(until.year, 1, 1), until)

@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import struct
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -592,6 +593,29 @@ def _trend_chart(title: str, points: list, unit: str, target: float | None) -> t
     return raw, alt + ".", _png_size(raw) or (600, 260)
 
 
+def _latest_at(rows, ends: list[date]) -> list:
+    """The latest observation on or before each date (as `selection.latest`), for one province,
+    indicator and breakdown: sorted once and searched, not filtered again for every period."""
+    import bisect
+
+    import pandas as pd
+
+    from . import selection
+
+    rows = rows.sort_values("as_of", kind="stable")  # same-day rows keep file order, as selection does
+    days = list(rows["as_of"])
+    found, made = [], {}
+    for end in ends:
+        i = bisect.bisect_right(days, pd.Timestamp(end)) - 1
+        if i < 0:
+            found.append(None)
+            continue
+        if i not in made:
+            made[i] = selection.Obs.from_row(rows.iloc[i])
+        found.append(made[i])
+    return found
+
+
 def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, dict[str, bytes]]:
     """Each key indicator of the province (with a target, or reported in two periods or more)
     across the site's periods, oldest first, judged against each of its targets; a small chart
@@ -618,6 +642,8 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
         seen.discard(None)
         if len(seen) >= 2 and (indicator_id, "") not in keys:
             keys.append((indicator_id, ""))
+    by_key = {key: rows for key, rows in obs.groupby(["indicator_id", "breakdown"], sort=False)}
+    empty = obs.iloc[:0]
     pillar_names = dict(zip(data.pillars["pillar"], data.pillars["name_vi"]))
     pillar_order = dict(zip(data.pillars["pillar"], data.pillars["order"]))
     by_pillar: dict[str, list[str]] = {}
@@ -628,7 +654,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
             continue
         ind = indicators.loc[indicator_id]
         its_targets = targets[(targets["indicator_id"] == indicator_id) & (targets["breakdown"] == breakdown)]
-        latest = [selection.latest(obs, slug, indicator_id, breakdown, p.end) for p in cols]
+        latest = _latest_at(by_key.get((indicator_id, breakdown), empty), [p.end for p in cols])
         if all(x is None for x in latest) and its_targets.empty:
             continue
         count += 1
@@ -643,7 +669,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
         for period, current in zip(cols, latest):
             verdicts = ""
             for _, t in its_targets.iterrows():
-                verdict = selection.evaluate(t, obs, period.end).status
+                verdict = selection.evaluate_latest(t, current, period.end).status
                 verdicts += f"<td>{_esc(verdict)}</td>"
             when = _day(current.as_of) if current is not None else "—"
             text = _figure_text(current, ind["unit"], ind.get("count_unit", "") or "")
@@ -734,11 +760,18 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
                out: str | Path | None = None, workers: int = 2, root: str | Path | None = None,
                data_dir: str | Path | None = None, progress: bool = False, today: date | None = None,
                log: Callable[[str], None] | None = None) -> SiteResult:
-    from .build import build
+    """Build (or reuse) the report of every period asked and write the site.
+
+    One `build.Batch` serves every period: the kernels start once and run period after period,
+    the data is loaded once. Two periods are in flight at a time: while one executes on the
+    kernels, the one before renders and its pages are written into the staging folder, so at
+    most two reports are ever held in memory, however many periods the site has."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .build import Batch, build
     from .data import load
     from .errors import ProvinceError
     from .paths import FORMATS
-    from .publish import report_lock, staging, swap_in
 
     log = log or (lambda _msg: None)
     paths = project(root)
@@ -763,15 +796,27 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     if not plan:
         raise SiteError("Không có kỳ báo cáo nào có số liệu để xuất bản.")
 
-    reports: list[Report] = []
-    for i, (slug, period) in enumerate(plan, start=1):
-        log(f"[{i}/{len(plan)}] {slug} {period.code}")
-        result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder), workers=workers,
-                       progress=progress, root=paths.root)
-        draft, built = report_status(result.out_dir, result)
-        reports.append(Report(slug, data.province_name(slug), period, result.out_dir, draft, built, result.skipped))
+    writer = SiteWriter(data, out_dir, secrets=[str(paths.root), str(folder)], lock_dir=paths.cache_dir)
 
-    pages = write_site(reports, data, out_dir, secrets=[str(paths.root), str(folder)], lock_dir=paths.cache_dir)
+    def one(index: int, slug: str, period: periods.Period) -> Report:
+        result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder), workers=workers,
+                       progress=progress, root=paths.root, batch=batch)
+        draft, built = report_status(result.out_dir, result)
+        report = Report(slug, data.province_name(slug), period, result.out_dir, draft, built, result.skipped)
+        writer.add(report)
+        log(f"[{index}/{len(plan)}] {slug} {period.code}" + (" (dùng lại)" if result.skipped else ""))
+        return report
+
+    with writer, Batch(paths, workers) as batch, ThreadPoolExecutor(max_workers=2) as pipeline:
+        futures = [pipeline.submit(one, i, slug, period) for i, (slug, period) in enumerate(plan, start=1)]
+        try:
+            reports = [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            batch.abort()  # a failed period or Ctrl-C: the kernels stop now, the other thread soon after
+            raise
+        pages = writer.finish(reports)
     return SiteResult(out_dir, reports, pages)
 
 
@@ -789,63 +834,98 @@ def _site_lock(path: Path):
         raise SiteError(f"Một lần dựng trang khác vào cùng thư mục đang chạy quá {LOCK_TIMEOUT} giây.") from None
 
 
-def write_site(reports: list[Report], data, out_dir: Path, secrets: list[str] | None = None,
-               lock_dir: Path | None = None) -> int:
-    """Write every page of the site for built `reports` into a staging folder beside `out_dir`
-    and swap it in; on any failure the previous site stays as it was. Returns the page count.
-    The lock that keeps two site builds apart lives in `lock_dir` (the project's cache), not
-    beside the site, where a web server might serve it."""
-    from .publish import staging, swap_in
+class SiteWriter:
+    """Writes a site into a staging folder beside `out_dir` and swaps it in whole: `add()` each
+    report's folder as soon as it is built (thread-safe: each report writes its own folder), then
+    `finish()` the province, trend and home pages. Leaving the `with` block without `finish()`
+    (an error, Ctrl-C) removes the staging folder; the previous site stays as it was. The lock
+    that keeps two site builds apart lives in `lock_dir` (the project's cache), not beside the
+    site, where a web server might serve it."""
 
-    source_rows = data.sources.to_dict("records")
-    by_province: dict[str, list[Report]] = {}
-    for r in reports:
-        by_province.setdefault(r.province, []).append(r)
-    for slug in by_province:
-        by_province[slug].sort(key=lambda r: _newest_first(r.period))
-    secrets = list(secrets or [])
-    home = str(Path.home())
-    if len(home) > 5:
-        secrets.append(home)
+    def __init__(self, data, out_dir: Path, secrets: list[str] | None = None, lock_dir: Path | None = None):
+        self.data, self.out_dir = data, out_dir
+        self.sources = data.sources.to_dict("records")
+        self.secrets = list(secrets or [])
+        home = str(Path.home())
+        if len(home) > 5:
+            self.secrets.append(home)
+        self.lock_dir = lock_dir or out_dir.parent
+        self.pages = 0
+        self._count = threading.Lock()
+        self.tmp: Path | None = None
+        self._stack = None
 
-    pages = 0
-    lock_dir = lock_dir or out_dir.parent
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    lock_name = hashlib.sha256(str(out_dir.resolve()).encode("utf-8")).hexdigest()[:16]
-    with _site_lock(lock_dir / f"site-{lock_name}.lock"), staging(out_dir) as tmp:
+    def __enter__(self) -> "SiteWriter":
+        from contextlib import ExitStack
+
+        from .publish import staging
+
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        lock_name = hashlib.sha256(str(self.out_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+        with ExitStack() as stack:
+            stack.enter_context(_site_lock(self.lock_dir / f"site-{lock_name}.lock"))
+            self.tmp = stack.enter_context(staging(self.out_dir))
+            self._stack = stack.pop_all()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.__exit__(*exc)
+
+    def add(self, r: Report) -> None:
+        """The report's folder: screen page, figures, downloads and open data."""
+        target = self.tmp / r.province / r.period.code
+        target.mkdir(parents=True)
+        for fmt_name in ("pdf", "docx"):
+            shutil.copyfile(r.source_dir / f"{OUTPUT_NAME}.{fmt_name}", target / f"{OUTPUT_NAME}.{fmt_name}")
+        screen = screen_report((r.source_dir / f"{OUTPUT_NAME}.html").read_text(encoding="utf-8"), r)
+        if screen.images:
+            (target / FIGURE_FOLDER).mkdir()
+            for image_name, raw in screen.images.items():
+                (target / FIGURE_FOLDER / image_name).write_bytes(raw)
+        (target / "index.html").write_text(screen.html, encoding="utf-8")
+        data_html, r.tables = open_data(r, screen.html, screen.figures, self.sources, target / DATA_FOLDER)
+        r.figures = len(screen.figures)
+        (target / DATA_FOLDER / "index.html").write_text(data_html, encoding="utf-8")
+        with self._count:
+            self.pages += 2
+
+    def finish(self, reports: list[Report]) -> int:
+        """Province, trend and home pages; check what is published; swap in. Returns the page count."""
+        from .publish import swap_in
+
+        tmp = self.tmp
+        by_province: dict[str, list[Report]] = {}
+        for r in reports:
+            by_province.setdefault(r.province, []).append(r)
+        for slug in by_province:
+            by_province[slug].sort(key=lambda r: _newest_first(r.period))
         (tmp / CSS_NAME).write_text((TEMPLATES_DIR / CSS_NAME).read_text(encoding="utf-8"), encoding="utf-8")
         (tmp / ICON_NAME).write_text(ICON_SVG, encoding="utf-8")
         for slug, items in by_province.items():
             name = items[0].province_name
-            (tmp / slug).mkdir()
-            for r in items:
-                target = tmp / slug / r.period.code
-                target.mkdir()
-                for fmt_name in ("pdf", "docx"):
-                    shutil.copyfile(r.source_dir / f"{OUTPUT_NAME}.{fmt_name}", target / f"{OUTPUT_NAME}.{fmt_name}")
-                screen = screen_report((r.source_dir / f"{OUTPUT_NAME}.html").read_text(encoding="utf-8"), r)
-                if screen.images:
-                    (target / FIGURE_FOLDER).mkdir()
-                    for image_name, raw in screen.images.items():
-                        (target / FIGURE_FOLDER / image_name).write_bytes(raw)
-                (target / "index.html").write_text(screen.html, encoding="utf-8")
-                data_html, r.tables = open_data(r, screen.html, screen.figures, source_rows, target / DATA_FOLDER)
-                r.figures = len(screen.figures)
-                (target / DATA_FOLDER / "index.html").write_text(data_html, encoding="utf-8")
-                pages += 2
             (tmp / slug / "index.html").write_text(province_page(slug, name, items), encoding="utf-8")
-            trend_html, charts = trend_page(data, slug, name, items)
+            trend_html, charts = trend_page(self.data, slug, name, items)
             if charts:
                 (tmp / slug / TREND_FOLDER).mkdir()
                 for chart_name, raw in charts.items():
                     (tmp / slug / TREND_FOLDER / chart_name).write_bytes(raw)
             (tmp / slug / TREND_PAGE).write_text(trend_html, encoding="utf-8")
-            pages += 2
+            self.pages += 2
         order = sorted(by_province.items(), key=lambda kv: (_newest_first(kv[1][0].period), kv[1][0].province_name))
         (tmp / "index.html").write_text(
             home_page([(slug, items[0].province_name, items) for slug, items in order]), encoding="utf-8")
-        pages += 1
-        check_published(tmp, secrets)
+        self.pages += 1
+        check_published(tmp, self.secrets)
         _fix_modes(tmp)
-        swap_in(tmp, out_dir)
-    return pages
+        swap_in(tmp, self.out_dir)
+        return self.pages
+
+
+def write_site(reports: list[Report], data, out_dir: Path, secrets: list[str] | None = None,
+               lock_dir: Path | None = None) -> int:
+    """Write every page of the site for built `reports` (staged, then swapped in whole; on any
+    failure the previous site stays as it was). Returns the page count."""
+    with SiteWriter(data, out_dir, secrets, lock_dir) as writer:
+        for r in reports:
+            writer.add(r)
+        return writer.finish(reports)
