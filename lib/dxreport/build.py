@@ -55,11 +55,15 @@ class Batch:
 
     Use as a context manager; `abort()` kills the kernels at once (Ctrl-C, a failed period)."""
 
-    def __init__(self, paths: ProjectPaths, workers: int = 2):
+    def __init__(self, paths: ProjectPaths, workers: int = 2, periods: int | None = None):
         import threading
 
         self.paths, self.workers = paths, workers
+        self.remaining = periods  # executions still to come; at 0 the kernels go (memory for the renders)
         self.executing = threading.Lock()  # one period's chapters on the pool at a time
+        # One period renders at a time: its three writers (pandoc, pandoc, typst) already take the
+        # cores the kernels leave, and two renders at once would double the memory, not the speed.
+        self.rendering = threading.Lock()
         self._guard = threading.Lock()
         self._pool = None
         self._validated = None
@@ -81,6 +85,20 @@ class Batch:
                 self._validated = validated
             return self._pool
 
+    def executed(self) -> None:
+        """One more build has run its chapters; after the last one the kernels shut down while
+        the last reports still render."""
+        with self._guard:
+            if self.remaining is None:
+                return
+            self.remaining -= 1
+            pool = self._pool if self.remaining <= 0 else None
+            if pool is not None:
+                self._pool = None
+        if pool is not None:
+            pool.close(wait=False)
+            self._closing = pool
+
     def abort(self) -> None:
         with self._guard:
             pool, self._pool = self._pool, None
@@ -92,6 +110,9 @@ class Batch:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
+        closing = getattr(self, "_closing", None)
+        if closing is not None:
+            closing.join()
 
     def __enter__(self) -> "Batch":
         return self
@@ -299,15 +320,18 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     code = cache.code_hash(paths)
     data = cache.data_hash(data_files(folder))
     params = {"province": province, "period": chosen.code, "data_dir": _data_dir_param(paths, folder)}
-    keys = {nb.name: cache.key("chapter", cache.notebook_hash(nb), province, chosen.code, code, data,
+    # a chapter's outputs depend on its code, the parameters, the package and the data; its
+    # prose changes only what is rendered, so the render key also covers each whole notebook
+    keys = {nb.name: cache.key("chapter", cache.code_cells_hash(nb), province, chosen.code, code, data,
                               repr(periods.Policy.from_env()))
             for nb in chapter_paths}
+    texts = {nb.name: cache.notebook_hash(nb) for nb in chapter_paths}
     from .official import inputs_hash
 
     official_inputs = inputs_hash(folder, province, chosen.code)  # narrative file, settings, reference doc
 
     def render_key(fmt: str) -> str:
-        return cache.key("render", keys, fmt, engine_used, code, data, official_inputs)
+        return cache.key("render", keys, texts, fmt, engine_used, code, data, official_inputs)
 
     format_keys = {f: render_key(f) for f in formats}
     result = BuildResult(province, chosen.code, out_dir, engine_used)  # engine: "quarto" | "pandoc"
@@ -350,7 +374,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
             private.mkdir(parents=True, exist_ok=True)
             with staging(out_dir) as tmp:
                 _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
-                     force, private, failed, batch)
+                     force, private, failed, batch, paths.cache_dir / "validated" / cache.key("validated", data, code))
                 kept = _carry_over(out_dir, tmp, formats)
                 notebooks_new = private / "notebooks.new"
                 shutil.rmtree(notebooks_new, ignore_errors=True)
@@ -408,7 +432,7 @@ def _carry_over(out_dir: Path, tmp: Path, formats: tuple[str, ...]) -> list[str]
 
 
 def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
-         force=False, private=None, failed=None, batch=None):
+         force=False, private=None, failed=None, batch=None, validated_marker=None):
     """Execute what is not cached and render, overlapping the stages where they are independent:
     kernels boot while the data is validated, and each chapter is prepared (and, for pandoc,
     converted to Markdown) as soon as it has run, while the others still run.
@@ -426,6 +450,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
 
     chapter_cache = paths.cache_dir / "chapters"
     chapter_cache.mkdir(parents=True, exist_ok=True)
+    conversions = paths.cache_dir / "conversions"  # chapter → Markdown → typst, by content
+    salt = cache.code_hash(paths)
     private = private or (tmp / WORK)
     nb_dir, work = tmp / WORK / "notebooks", tmp / WORK / "render"
     nb_dir.mkdir(parents=True)
@@ -433,6 +459,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     jobs = []
     for nb in chapter_paths:
         entry = None if force else cache.load_entry(chapter_cache, keys[nb.name])
+        if entry is not None:
+            entry = cache.splice_markdown(entry, nb)  # the chapter's current prose, same outputs
         if entry is not None:
             (nb_dir / nb.name).write_bytes(entry)
             result.cached.append(nb.name)
@@ -455,7 +483,13 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         from . import render  # nbconvert and friends load while the kernels boot
         from .data import load
 
-        data = load(folder)  # refuses invalid data; the kernels boot meanwhile
+        # refuses invalid data (the kernels boot meanwhile); bytes that passed the same code's
+        # checks before, as the marker records, are not checked again
+        trusted = validated_marker is not None and validated_marker.exists() and not force
+        data = load(folder, validate=not trusted)
+        if validated_marker is not None and not trusted:
+            validated_marker.parent.mkdir(parents=True, exist_ok=True)
+            validated_marker.touch()
         result.phases["validate"] = time.perf_counter() - clock
         meta = title_meta(data, params["province"], chosen)
         from . import official
@@ -471,10 +505,10 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
             prepared = render.prepare(executed, work / name)
             if result.engine != "pandoc":
                 return prepared
-            md = official.place_chapter(render.chapter_markdown(prepared, work), meta.official,
+            md = official.place_chapter(render.chapter_markdown(prepared, work, conversions, salt), meta.official,
                                         official.chapter_number(names, name))
             if "pdf" in formats and batch is None:  # converted early, while other chapters run; in a
-                render.chapter_typst(md, work)     # batch, once for the whole report: less work in all
+                render.chapter_typst(md, work, conversions, salt)  # batch, once for the whole report
             return md
 
         def done(job, seconds):
@@ -486,6 +520,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         if pool is not None and batch is not None:
             with batch.executing:
                 pool.run(jobs, mode == "bars", on_done=done)
+        if batch is not None:
+            batch.executed()
         elif pool is not None:
             pool.run(jobs, mode == "bars", on_done=done)
         result.executed = [job.output.name for job in jobs]
@@ -504,14 +540,19 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     clock = time.perf_counter()
     from .checks import write_check_sheet  # internal check sheet beside the report; never linked from it
 
-    write_check_sheet(data, params["province"], chosen, tmp)
-    if meta.official is not None:
-        result.draft = meta.official.draft
-        result.remarks = official.remark_lines(meta.official, paths.root)
-    if result.engine == "pandoc":
-        result.files = render.render_pandoc(parts, work, meta, formats, tmp)
-    else:
-        result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
+    from contextlib import nullcontext
+
+    with batch.rendering if batch is not None else nullcontext():
+        write_check_sheet(data, params["province"], chosen, tmp)
+        if meta.official is not None:
+            result.draft = meta.official.draft
+            result.remarks = official.remark_lines(meta.official, paths.root)
+        if result.engine == "pandoc":
+            # in a batch the writers yield the cores to the kernels running the next period
+            result.files = render.render_pandoc(parts, work, meta, formats, tmp, nice=5 if batch is not None else 0,
+                                                writers=2 if batch is not None else 3)
+        else:
+            result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
     result.phases["render"] = time.perf_counter() - clock
     if pool is not None and batch is None:
         pool.join()
@@ -573,7 +614,7 @@ def sources_markdown(data, province: str, chosen: periods.Period) -> str:
     """The closing list: every source cited by the rows this report can use."""
     import pandas as pd
 
-    from .validate import SEED_RE
+    from .schema import SEED_RE  # not .validate: that imports pandera
 
     end = pd.Timestamp(chosen.end)
     obs = data.observations

@@ -53,6 +53,53 @@ def notebook_hash(path: Path) -> str:
     return hashlib.sha256(json.dumps(cells, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def code_cells_hash(path: Path) -> str:
+    """What a notebook's execution depends on: its code cells (source and tags) and where the
+    Markdown cells sit, not what they say. A chapter whose prose alone changed keeps its
+    executed outputs; its new Markdown is put into them (`splice_markdown`)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = [{"type": "code", "source": _source(c), "tags": sorted(c.get("metadata", {}).get("tags", []))}
+             if c.get("cell_type") == "code" else {"type": c.get("cell_type")}
+             for c in nb.get("cells", [])]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+INJECTED_TAG = "injected-parameters"  # the cell Papermill adds after the parameters cell
+
+
+def splice_markdown(executed: bytes, source: Path) -> bytes | None:
+    """The executed notebook `executed` with the Markdown cells (text and metadata) of the
+    notebook at `source`, or None when the two do not have the same cells in the same order
+    (then the chapter runs again)."""
+    try:
+        done = json.loads(executed.decode("utf-8"))
+        new = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    mine = [c for c in done.get("cells", []) if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
+    theirs = new.get("cells", [])
+    if len(mine) != len(theirs):
+        return None
+    for old, cell in zip(mine, theirs):
+        if old.get("cell_type") != cell.get("cell_type"):
+            return None
+        if cell.get("cell_type") == "code" and _source(old) != _source(cell):
+            return None
+        if cell.get("cell_type") in ("markdown", "raw"):
+            old["source"] = cell.get("source", "")
+            old["metadata"] = cell.get("metadata", {})
+            if "attachments" in cell:
+                old["attachments"] = cell["attachments"]
+            else:
+                old.pop("attachments", None)
+    return json.dumps(done, ensure_ascii=False, indent=1).encode("utf-8")
+
+
 def data_hash(data_files: list[Path]) -> str:
     return files_hash(data_files)
 

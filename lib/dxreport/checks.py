@@ -54,8 +54,8 @@ def check_sheet(data, province: str, period: periods.Period | str, close_days: i
         })
 
     observations = [Obs.from_row(r) for _, r in obs.iterrows()]
-    for o, (_, row) in zip(observations, obs.iterrows()):
-        basis = row.get("as_of_basis", "")
+    bases = obs["as_of_basis"].tolist() if "as_of_basis" in obs.columns else [""] * len(obs)
+    for o, basis in zip(observations, bases):
         if o.note or basis:
             add(NOTE, o, " ".join(p for p in (o.note, f"Ngày tính đến: {basis}." if basis else "") if p))
         computed = _computed_rate(o)
@@ -165,9 +165,10 @@ def write_check_sheet(data, province: str, period: periods.Period | str, folder:
         sheet.append([neutralise(v) for v in record])
     for column, width in zip("ABCDEFGH", (18, 45, 24, 22, 12, 22, 45, 90)):
         sheet.column_dimensions[column].width = width
+    wrap = Alignment(wrap_text=True, vertical="top")  # one style object shared by every cell
     for row in sheet.iter_rows(min_row=3):
         for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = wrap
     sheet.freeze_panes = "A3"
     path = Path(folder) / FILE_NAME
     book.save(path)

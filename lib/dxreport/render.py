@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import shutil
 import subprocess
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +85,7 @@ class FigurePreprocessor(Preprocessor):
                     png = "".join(output["data"]["image/png"]).replace("\n", "")
                     output["data"] = {"text/markdown": display.figure_markdown(
                         f"data:image/png;base64,{png}", str(figure.get("title", "")), str(figure.get("source", "")),
-                        str(figure.get("alt", "")))}
+                        str(figure.get("alt", "")), figure.get("data"))}
                     output["metadata"] = {}
                 kept.append(output)
             cell.outputs = kept
@@ -173,16 +175,69 @@ def _yaml_str(text: str) -> str:
 DATA_URI = re.compile(r"\(data:image/(png|svg\+xml);base64,([A-Za-z0-9+/=]+)\)")
 
 
-def chapter_markdown(nb_path: Path, workdir: Path) -> Path:
+def _conversion_key(kind: str, text: bytes, salt: str) -> str:
+    h = hashlib.sha256(f"{kind}\0{salt}\0".encode())
+    h.update(FILTER.read_bytes())
+    h.update(text)
+    return h.hexdigest()
+
+
+def _from_cache(cache_dir: Path | None, key: str, target: Path, media: Path) -> bool:
+    """Copy a cached conversion (its text and the figure files it names) to `target`."""
+    if cache_dir is None:
+        return False
+    entry = cache_dir / key
+    try:
+        text = (entry / "out").read_bytes()
+        for item in (entry / "media").iterdir() if (entry / "media").is_dir() else []:
+            media.mkdir(exist_ok=True)
+            shutil.copyfile(item, media / item.name)
+    except OSError:
+        return False
+    target.write_bytes(text)
+    return True
+
+
+def _to_cache(cache_dir: Path | None, key: str, source: Path, media_names: list[str], media: Path) -> None:
+    """Keep a conversion whole or not at all (written aside, then renamed into place)."""
+    if cache_dir is None or (cache_dir / key).exists():
+        return
+    import tempfile
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_dir))
+        shutil.copyfile(source, tmp / "out")
+        if media_names:
+            (tmp / "media").mkdir()
+            for name in media_names:
+                shutil.copyfile(media / name, tmp / "media" / name)
+        try:
+            os.rename(tmp, cache_dir / key)
+        except OSError:  # another build stored the same conversion first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        pass
+
+
+MEDIA_REF = re.compile(r"\(media/([0-9a-f]{20}\.(?:png|svg))\)")
+
+
+def chapter_markdown(nb_path: Path, workdir: Path, cache_dir: Path | None = None, salt: str = "") -> Path:
     """One prepared chapter notebook → Markdown (pandoc reads one notebook per call).
 
     Figures travel inside the notebook as data URIs; here they become files under `media/`, so
-    the joined document the three writers parse is small text, not megabytes of base64."""
+    the joined document the three writers parse is small text, not megabytes of base64. With a
+    `cache_dir`, a notebook converted before (same bytes, same filter, same `salt`: the package's
+    code) is not converted again: a report whose other chapters changed re-renders only those."""
     workdir.mkdir(parents=True, exist_ok=True)
     md = workdir / f"{nb_path.stem}.md"
+    media = workdir / "media"
+    key = _conversion_key("markdown", nb_path.read_bytes(), salt) if cache_dir is not None else ""
+    if _from_cache(cache_dir, key, md, media):
+        return md
     _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--sandbox", "--lua-filter", str(FILTER),
           "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
-    media = workdir / "media"
     media.mkdir(exist_ok=True)
 
     def to_file(match: re.Match) -> str:
@@ -191,21 +246,40 @@ def chapter_markdown(nb_path: Path, workdir: Path) -> Path:
         (media / name).write_bytes(raw)
         return f"(media/{name})"
 
-    md.write_text(DATA_URI.sub(to_file, md.read_text(encoding="utf-8")), encoding="utf-8")
+    text = DATA_URI.sub(to_file, md.read_text(encoding="utf-8"))
+    md.write_text(text, encoding="utf-8")
+    _to_cache(cache_dir, key, md, sorted(set(MEDIA_REF.findall(text))), media)
     return md
 
 
-def chapter_typst(md: Path, workdir: Path) -> Path:
+def chapter_typst(md: Path, workdir: Path, cache_dir: Path | None = None, salt: str = "") -> Path:
     """A chapter's Markdown → typst body, made while other chapters still run; the PDF then only
-    includes the chapters instead of converting the whole joined document at the end."""
+    includes the chapters instead of converting the whole joined document at the end. Cached
+    like `chapter_markdown`."""
     typ = md.with_suffix(".typ")
+    key = _conversion_key("typst", md.read_bytes(), salt) if cache_dir is not None else ""
+    if _from_cache(cache_dir, key, typ, workdir / "media"):
+        return typ
     _run([pandoc_path(), str(md), "-f", "markdown", "-t", "typst", "--sandbox", "--lua-filter", str(FILTER),
           "--wrap=none", "-o", str(typ)], workdir, f"pandoc ({md.stem}, typst)")
+    _to_cache(cache_dir, key, typ, [], workdir / "media")
     return typ
 
 
-def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path) -> list[Path]:
-    """Join the chapters' Markdown under a title block; write HTML, DOCX and PDF (via typst)."""
+def _lower_priority(nice: int) -> None:
+    """Lower this thread's CPU priority (Linux: per thread; pandoc started from it inherits it)."""
+    if nice and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        except OSError:
+            pass
+
+
+def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
+                  nice: int = 0, writers: int = 3) -> list[Path]:
+    """Join the chapters' Markdown under a title block; write HTML, DOCX and PDF (via typst).
+    `nice` > 0 runs the writers at a lower priority (each in its own short-lived thread);
+    `writers` is how many run at once (each pandoc holds the whole document in memory)."""
     pandoc = pandoc_path()
     workdir.mkdir(parents=True, exist_ok=True)
     front = "\n".join([
@@ -286,8 +360,13 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         return out
 
     jobs = {"html": html, "docx": docx, "pdf": pdf}
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = [pool.submit(jobs[f]) for f in formats]
+
+    def job(name: str) -> Path:
+        _lower_priority(nice)
+        return jobs[name]()
+
+    with ThreadPoolExecutor(max_workers=max(1, writers)) as pool:
+        futures = [pool.submit(job, f) for f in formats]
         outputs = [f.result() for f in futures]
     out_dir.mkdir(parents=True, exist_ok=True)
     published = []

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# A seed document's file name as a source cites it ("000_<16 hex>.txt").
+SEED_RE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
+
 RULES = (">=", ">", "=", "<=", "range", "status")
 TASK_STATUSES = ("Hoàn thành", "Chưa hoàn thành", "Đã triển khai", "Đang triển khai", "Chưa triển khai")
 BUDGET_KINDS = ("bố trí", "đề xuất", "dự kiến")

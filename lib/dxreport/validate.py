@@ -24,7 +24,7 @@ from . import schema
 from .errors import DataIssue
 
 NUMBER_RE = r"-?\d+(\.\d+)?"
-SEED_RE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
+SEED_RE = schema.SEED_RE
 
 # Rule names shown to the user (the "[...]" part of a message).
 R_REQUIRED = "thiếu giá trị bắt buộc"
