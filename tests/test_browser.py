@@ -206,7 +206,7 @@ SHOWN_TABLES = """() => [...document.querySelectorAll('main table')].map(t => ({
 def test_each_csv_reads_back_equal_to_the_table_shown(crawl, browser, server, tmp_path):
     context, _ = browser
     page = context.new_page()
-    compared = 0
+    compared = figures = 0
     for url in [u for u in crawl["pages"] if _kind(u) == "report"]:
         page.goto(url)
         shown = page.evaluate(SHOWN_TABLES)
@@ -222,8 +222,17 @@ def test_each_csv_reads_back_equal_to_the_table_shown(crawl, browser, server, tm
             assert path.read_bytes().startswith(b"\xef\xbb\xbf"), href  # UTF-8 with BOM
             assert opendata.read_csv(path) == table["rows"], href
             compared += 1
+        # the data each figure is drawn from, listed with the figure
+        for href in page.evaluate("""() => [...document.querySelectorAll('main a[href^="hinh-"]')]
+                                       .map(a => a.getAttribute('href'))"""):
+            path = tmp_path / href
+            path.write_bytes(context.request.get(urljoin(page.url, href)).body())
+            rows = opendata.read_csv(path)
+            assert path.read_bytes().startswith(b"\xef\xbb\xbf") and len(rows) >= 2, href
+            assert len({len(r) for r in rows}) == 1, href  # a header and rows of the same width
+            figures += 1
     page.close()
-    assert compared >= 4
+    assert compared >= 4 and figures >= 1
 
 
 def test_axe_finds_no_serious_or_critical_violation(crawl, browser):

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from dxreport import opendata, periods
 from dxreport.cli import main
 from dxreport.data import load
-from dxreport.site import (Report, SiteError, check_out_dir, check_published, default_periods, report_status,
+from dxreport.site import (XLSX_NAME, Report, SiteError, check_out_dir, check_published, default_periods, open_data, report_status,
                            screen_report, write_site)
 
 from conftest import make_project, set_cell
@@ -347,3 +347,52 @@ def test_an_official_report_without_a_toc_gets_one_from_its_parts_and_chapters()
     assert [a["href"] for a in top[0].find("ul").find_all("a")] == ["#ha-tang"]  # chapters nest under their part
     assert "#sau" not in str(side)  # level 3 stays out of the side table
     assert soup.find("h1", class_="title").get_text() == "BÁO CÁO – Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023"
+
+
+# ------------------------------------------------------------------------------ figure data
+
+
+def test_a_figures_data_travels_with_it_and_becomes_a_safe_csv(tmp_path):
+    """The data a figure shows rides on its image as an attribute the build wrote (base64 of its
+    JSON), leaves the published page, and becomes hinh-2-1.csv, neutralised, numbers kept."""
+    import pandas as pd
+
+    from dxreport.display import DATA_ATTR, encode_figure_data, figure_data
+    from dxreport.opendata import read_csv
+
+    shown = {**figure_data(pd.DataFrame({"Phân tổ": ['=HYPERLINK("http://x")', "Huyện <b>B</b>"],
+                                         "Giá trị (%)": [98.34, 3348092]})), "source": "Dữ liệu giả lập"}
+    encoded = encode_figure_data(shown)
+    assert set(encoded) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+    html_text = report_html().replace('<img role="img"', f'<img {DATA_ATTR}="{encoded}" role="img"')
+    report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), tmp_path, True, None)
+    screen = screen_report(html_text, report)
+    assert DATA_ATTR not in screen.html and encoded not in screen.html
+    (name, table), = screen.figure_tables.items()
+    assert table.label == "Hình 2.1" and table.slug == "hinh-2-1"
+
+    page, count = open_data(report, screen.html, screen.figures, [], tmp_path / "du-lieu", screen.figure_tables)
+    assert count == 1  # the report's one table; the figure's data is listed with its figure
+    assert 'href="hinh-2-1.csv"' in page and f'href="../hinh/{name}"' in page
+    assert read_csv(tmp_path / "du-lieu" / "hinh-2-1.csv") == [
+        ["Phân tổ", "Giá trị (%)"], ['=HYPERLINK("http://x")', "98,34"], ["Huyện <b>B</b>", "3.348.092"]]
+    raw = (tmp_path / "du-lieu" / "hinh-2-1.csv").read_text(encoding="utf-8-sig")
+    assert raw.splitlines()[1].startswith("\"'=HYPERLINK")  # neutralised in the file
+    from openpyxl import load_workbook
+
+    book = load_workbook(tmp_path / "du-lieu" / XLSX_NAME)
+    sheets = {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in book.worksheets}
+    figure_sheet = next(rows for rows in sheets.values() if rows and rows[0][:2] == ["Phân tổ", "Giá trị (%)"])
+    assert figure_sheet[1][1] == 98.34 and figure_sheet[2][1] == 3348092  # numbers stay numbers
+
+
+def test_figure_data_that_the_build_did_not_write_is_ignored(tmp_path):
+    from dxreport.display import DATA_ATTR, decode_figure_data, encode_figure_data
+
+    assert decode_figure_data("not base64!") is None
+    assert decode_figure_data(encode_figure_data({"header": ["a"], "rows": [["1", "2"]]})) is None  # ragged
+    assert decode_figure_data(encode_figure_data({"header": ["a"], "rows": [[1]]})) is None  # not text
+    html_text = report_html().replace('<img role="img"', f'<img {DATA_ATTR}="PHNjcmlwdD4=" role="img"')
+    report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), tmp_path, True, None)
+    screen = screen_report(html_text, report)
+    assert screen.figure_tables == {} and DATA_ATTR not in screen.html

@@ -17,7 +17,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from . import fmt, narrative, periods, selection
+from . import escape, fmt, narrative, periods, selection
 from .data import Data, load
 from .display import Bullets, Figure, Table, Text
 from .notebook_env import PERIOD_ENV
@@ -146,9 +146,13 @@ class Chapter:
         return self.period.end
 
     # -- numbered outputs -------------------------------------------------------------------
-    def figure(self, fig, caption: str, source: str = "") -> Figure:
+    def figure(self, fig, caption: str, source: str = "", data: pd.DataFrame | None = None) -> Figure:
+        """A numbered figure; `data`, what it shows as a table, goes to the site's open data."""
+        from .display import figure_data
+
         self._figures += 1
-        return Figure.from_matplotlib(fig, f"Hình {self.number}.{self._figures}", caption, source)
+        shown = {**figure_data(data), "source": escape.plain(source)} if data is not None else None
+        return Figure.from_matplotlib(fig, f"Hình {self.number}.{self._figures}", caption, source, data=shown)
 
     def table(self, frame: pd.DataFrame, caption: str, source: str = "", align: list[str] | None = None,
               widths: list[int] | None = None) -> Table:

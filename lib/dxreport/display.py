@@ -18,6 +18,7 @@ the report is rendered, `render.prepare` folds the two into one captioned Markdo
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -182,12 +183,70 @@ def _source_html(source: str) -> str:
     return f"<p><em>Nguồn: {escape.html(source)}</em></p>" if escape.plain(source).strip() else ""
 
 
-def figure_markdown(uri: str, title: str, source: str = "", alt: str = "") -> str:
+DATA_ATTR = "data-bang"  # the figure's data, on its image in the HTML (read by the site's open data)
+
+
+def figure_data(frame: pd.DataFrame) -> dict:
+    """A figure's data as the open-data page publishes it: the column names, and every cell as
+    the report writes it (Vietnamese numbers, dates as the decree writes them)."""
+    from datetime import date, datetime
+
+    from . import fmt
+
+    def cell(value) -> str:
+        if hasattr(value, "item") and not isinstance(value, (str, pd.Timestamp)):
+            value = value.item()  # numpy scalars as Python numbers
+        if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+            return ""
+        if isinstance(value, (pd.Timestamp, datetime)):
+            return fmt.day(value.date())
+        if isinstance(value, date):
+            return fmt.day(value)
+        if isinstance(value, bool):
+            return "có" if value else "không"
+        if isinstance(value, (int, float)):
+            return fmt.number(value)
+        return escape.plain(str(value))
+
+    return {"header": [escape.plain(str(c)) for c in frame.columns],
+            "rows": [[cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]}
+
+
+def encode_figure_data(data: dict | None) -> str:
+    """`figure_data` as a Markdown attribute value: base64 of its JSON, so no character of the
+    data can end the attribute or form markup."""
+    if not data:
+        return ""
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def decode_figure_data(value: str) -> dict | None:
+    """The figure data of an image's attribute, or None when it is not what the build wrote."""
+    try:
+        data = json.loads(base64.b64decode(value, validate=True).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    header, rows = (data.get("header"), data.get("rows")) if isinstance(data, dict) else (None, None)
+    source = data.get("source", "") if isinstance(data, dict) else ""
+    if not (isinstance(header, list) and isinstance(rows, list) and all(isinstance(h, str) for h in header)
+            and all(isinstance(r, list) and len(r) == len(header) and all(isinstance(c, str) for c in r) for r in rows)
+            and isinstance(source, str)):
+        return None
+    return {"header": header, "rows": rows, "source": source}
+
+
+def figure_markdown(uri: str, title: str, source: str = "", alt: str = "", data: dict | None = None) -> str:
     """One captioned figure in pandoc Markdown: the caption is the image's description, the
-    alt text (if it differs) an attribute, the source line a paragraph under it."""
-    attr = ""
+    alt text (if it differs) an attribute, the figure's data (if any) another, the source line
+    a paragraph under it."""
+    attrs = []
     if alt and escape.plain(alt) != escape.plain(title):
-        attr = '{fig-alt="' + escape.plain(alt).replace("\\", "\\\\").replace('"', '\\"') + '"}'
+        attrs.append('fig-alt="' + escape.plain(alt).replace("\\", "\\\\").replace('"', '\\"') + '"')
+    encoded = encode_figure_data(data)
+    if encoded:
+        attrs.append(f'{DATA_ATTR}="{encoded}"')
+    attr = "{" + " ".join(attrs) + "}" if attrs else ""
     return f"![{escape.markdown(title)}]({uri}){attr}" + _source_markdown(source)
 
 
@@ -198,16 +257,17 @@ class Figure:
     caption: str
     source: str = ""
     alt: str = ""  # alt text, when it should differ from the caption
+    data: dict | None = None  # `figure_data`: what the figure shows, as a table (open data)
 
     @classmethod
     def from_matplotlib(cls, fig, label: str, caption: str, source: str = "", dpi: int = 150,
-                        alt: str = "") -> "Figure":
+                        alt: str = "", data: dict | None = None) -> "Figure":
         """`fig` is a matplotlib figure, or PNG bytes already drawn (`charts.drawn`)."""
         if isinstance(fig, bytes):
-            return cls(fig, label, caption, source, alt)
+            return cls(fig, label, caption, source, alt, data)
         from .charts import png
 
-        return cls(png(fig, dpi), label, caption, source, alt)
+        return cls(png(fig, dpi), label, caption, source, alt, data)
 
     @property
     def title(self) -> str:
@@ -218,7 +278,7 @@ class Figure:
 
     def _repr_markdown_(self) -> str:
         """The whole captioned figure, as the report reads it."""
-        return figure_markdown(f"data:image/png;base64,{self._data()}", self.title, self.source, self.alt)
+        return figure_markdown(f"data:image/png;base64,{self._data()}", self.title, self.source, self.alt, self.data)
 
     def caption_html(self) -> str:
         return (f"<p style='text-align:center'><strong>{escape.html(self.label)}.</strong> "
@@ -227,6 +287,8 @@ class Figure:
     def outputs(self) -> list[tuple[dict, dict]]:
         """(data, metadata) of the two outputs a notebook gets: the image, then its caption."""
         meta = {"title": self.title, "source": self.source, "alt": self.alt}
+        if self.data:
+            meta["data"] = self.data
         image = ({"image/png": self._data(), "text/plain": escape.plain(self.title)},
                  {META_KEY: {"figure": meta}})
         caption = ({"text/html": self.caption_html(), "text/plain": escape.plain(self.title)},

@@ -70,7 +70,7 @@ class ReportTable:
     @property
     def label(self) -> str:
         """'Bảng 2.1' when the caption starts with it, else 'Bảng <n>'."""
-        match = re.match(r"^(Bảng\s+[\w.]+?)\.?\s", self.caption + " ")
+        match = re.match(r"^((?:Bảng|Hình)\s+[\w.]+?)\.?\s", self.caption + " ")
         return match.group(1) if match else f"Bảng {self.number}"
 
     @property
@@ -84,9 +84,10 @@ class ReportTable:
     @property
     def slug(self) -> str:
         """'bang-2-1': the file name of its CSV (without extension)."""
-        match = re.match(r"^Bảng\s+([\w.]+?)\.?$", self.label)
-        tail = match.group(1) if match else str(self.number)
-        return "bang-" + re.sub(r"[^0-9A-Za-z]+", "-", tail).strip("-").lower()
+        match = re.match(r"^(Bảng|Hình)\s+([\w.]+?)\.?$", self.label)
+        prefix = "hinh-" if match and match.group(1) == "Hình" else "bang-"  # a figure's data: hinh-2-1.csv
+        tail = match.group(2) if match else str(self.number)
+        return prefix + re.sub(r"[^0-9A-Za-z]+", "-", tail).strip("-").lower()
 
     @property
     def header(self) -> list[str]:

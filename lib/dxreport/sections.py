@@ -191,7 +191,9 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
                           xmax=100 if unit == "%" else None)
         out.append(ch.figure(fig, f"{ind['name_vi']} theo phân tổ{shown_of}, tính đến "
                                   f"{fmt.day(max(o.as_of for _, o in points))}",
-                             ch.cite_all([o for _, o in points])))
+                             ch.cite_all([o for _, o in points]),
+                             data=pd.DataFrame({"Phân tổ": frame["label"], _value_column(unit): frame["value"],
+                                                "Tính đến": [o.as_of for _, o in points]})))
     mine = ch.latest(indicator_id)
     provinces = sorted(set(ch.data.provinces["unit_id"]))
     compared = [(p, ch.latest(indicator_id, "", province=p)) for p in provinces]
@@ -204,7 +206,10 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
                           xmax=100 if unit == "%" else None)
         out.append(ch.figure(fig, f"So sánh giữa các tỉnh: {narrative.lower_first(ind['name_vi'])}, cùng đơn vị tính; "
                                   "ngày số liệu của mỗi tỉnh ghi trong ngoặc",
-                             ch.cite_all([o for _, o in compared])))
+                             ch.cite_all([o for _, o in compared]),
+                             data=pd.DataFrame({"Tỉnh": [names[p] for p, _ in compared],
+                                                _value_column(unit): frame["value"],
+                                                "Tính đến": [o.as_of for _, o in compared]})))
     history = ch.history(indicator_id)
     history = history[history["value"].notna()]
     newest = ch.latest(indicator_id)
@@ -216,8 +221,14 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
         cited = [selection.Obs.from_row(r) for _, r in history.iterrows()]
         first = history["as_of"].min().date()
         out.append(ch.figure(fig, f"{ind['name_vi']} qua các kỳ, từ {fmt.day(first)} đến {fmt.day(newest.as_of)}",
-                             ch.cite_all(cited)))
+                             ch.cite_all(cited),
+                             data=pd.DataFrame({"Tính đến": list(history["as_of"]),
+                                                _value_column(unit): list(history["value"])})))
     return out
+
+
+def _value_column(unit: str) -> str:
+    return f"Giá trị ({unit})" if unit else "Giá trị"
 
 
 def _tally_frame(items, group_order=None) -> pd.DataFrame:
@@ -265,7 +276,8 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
     return table, [
         ch.text(text),
         ch.figure(fig, f"Kết quả thực hiện mục tiêu theo nhóm, tính đến {fmt.day(ch.until)}",
-                  f"Đánh giá theo số liệu và báo cáo của tỉnh; mục tiêu của {plans}"),
+                  f"Đánh giá theo số liệu và báo cáo của tỉnh; mục tiêu của {plans}",
+                  data=shown_table.rename(columns={"pillar_name": "Nhóm mục tiêu"})[["Nhóm mục tiêu", *used]]),
         ch.table(shown.reset_index(drop=True), "Số mục tiêu theo kết quả đánh giá", f"Mục tiêu: {plans}",
                  widths=[40] + [int(48 / (len(used) + 1))] * (len(used) + 1)),
     ]
@@ -382,7 +394,9 @@ def dti(ch: Chapter) -> list:
                 if ch.is_old(obs) else "")  # the history's last point is not the period's rank
         out.append(ch.figure(fig, f"Thứ hạng chỉ số DTI của tỉnh {ch.province_name} qua các năm có số liệu"
                                   f"{scope}; thứ hạng càng nhỏ càng tốt{last}",
-                             ch.cite_all(selection.Obs.from_row(r) for _, r in rows.iterrows())))
+                             ch.cite_all(selection.Obs.from_row(r) for _, r in rows.iterrows()),
+                             data=pd.DataFrame({"Tính đến": list(rows["as_of"]), "Thứ hạng": list(rows["value"]),
+                                                "Xếp hạng": list(rows["Xếp hạng"])})))
     return out
 
 
@@ -534,7 +548,8 @@ def tasks(ch: Chapter) -> list:
                    "liệu nào cho thấy đã thực hiện.")]
     fig = charts.drawn(charts.scorecard, table.reset_index(), label="plan", counts=tuple(used), xlabel="Số nhiệm vụ")
     out.append(ch.figure(fig, f"Tình hình thực hiện nhiệm vụ theo kế hoạch, tính đến {fmt.day(ch.until)}",
-                         ch.cite_parts(rows["source"])))
+                         ch.cite_parts(rows["source"]),
+                         data=table.reset_index().rename(columns={"plan": "Kế hoạch"})[["Kế hoạch", *used]]))
     late = rows[rows["state"] == "Quá hạn"]
     if not late.empty:
         frame = pd.DataFrame({
@@ -570,7 +585,9 @@ def budget(ch: Chapter) -> list:
                 + ", ".join(f"{r['pillar']} {fmt.with_unit(r['amount'], 'tỷ đồng')}" for _, r in part.iterrows()) + ".")
         out.append(ch.text(lead))
         fig = charts.drawn(charts.bars, part.assign(label=part["pillar"].str.capitalize()), "label", "amount", "tỷ đồng")
-        out.append(ch.figure(fig, f"Kinh phí chuyển đổi số năm {year} theo trụ cột", ch.cite_parts(part["source"])))
+        out.append(ch.figure(fig, f"Kinh phí chuyển đổi số năm {year} theo trụ cột", ch.cite_parts(part["source"]),
+                             data=pd.DataFrame({"Trụ cột": list(part["pillar"].str.capitalize()),
+                                                "Số tiền (tỷ đồng)": list(part["amount"])})))
     out.append(ch.table(frame.reset_index(drop=True), "Kinh phí chuyển đổi số theo năm và trụ cột",
                         ch.cite_parts(rows["source"]), align=["l", "l", "l", "r"], widths=[15, 30, 20, 35]))
     return out  # the rows' data notes belong to the internal check sheet, not to the report
@@ -707,7 +724,11 @@ def dti_pillars(ch: Chapter) -> list:
     out.append(ch.figure(fig, f"Thứ hạng các chỉ số chính DTI năm {year} của tỉnh {ch.province_name} và mức thay đổi "
                               f"so với năm {year - 1}, theo báo chí (xếp hạng {scope}; số liệu báo chí, "
                               "có thể khác bảng xếp hạng chính thức)",
-                         ch.cite_all([r for _, r, _ in pairs] + [c for *_, c in pairs])))
+                         ch.cite_all([r for _, r, _ in pairs] + [c for *_, c in pairs]),
+                         data=pd.DataFrame({"Chỉ số": [b.capitalize() for b, _, _ in pairs],
+                                            "Thứ hạng": [r.value for _, r, _ in pairs],
+                                            "Thay đổi so với năm trước (bậc)": [c.value for _, _, c in pairs],
+                                            "Năm": [str(year)] * len(pairs)})))
     return out
 
 

@@ -39,6 +39,7 @@ from typing import Callable
 from . import periods
 from .errors import DxreportError
 from .files import known_provinces
+from .display import DATA_ATTR, decode_figure_data
 from .paths import OUTPUT_NAME, TEMPLATES_DIR, project, resolve_data_dir
 
 CSS_NAME = "site.css"
@@ -293,6 +294,7 @@ class ScreenReport:
     html: str
     images: dict[str, bytes] = field(default_factory=dict)  # file name under hinh/ -> bytes
     figures: list[tuple[str, str]] = field(default_factory=list)  # (file name, alt text)
+    figure_tables: dict = field(default_factory=dict)  # file name -> opendata.ReportTable of its data
 
 
 _ALIGN = re.compile(r"text-align:\s*(right|center)")
@@ -413,6 +415,13 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
             img.attrs.pop(attr, None)
         figure = img.find_parent("figure")
         caption = figure.find("figcaption") if figure is not None else None
+        shown = decode_figure_data(str(img.attrs.pop(DATA_ATTR, "") or ""))  # goes to open data, not the page
+        if shown is not None and caption is not None:
+            from .opendata import ReportTable
+
+            result.figure_tables[img["src"].split("/")[-1]] = ReportTable(
+                len(result.figure_tables) + 1, " ".join(caption.get_text(" ").split()),
+                [shown["header"], *shown["rows"]], 1, shown["source"])
         alt = " ".join(str(img.get("alt", "")).split())
         if not alt and caption is not None:
             alt = " ".join(caption.get_text(" ").split())
@@ -485,25 +494,31 @@ def _source_item(row: dict) -> str:
 
 
 def open_data(report: Report, report_page_html: str, figures: list[tuple[str, str]], sources: list[dict],
-              folder: Path) -> tuple[str, int]:
-    """Write the CSVs, the XLSX and return the open-data page (and the number of tables)."""
+              folder: Path, figure_tables: dict | None = None) -> tuple[str, int]:
+    """Write the CSVs (each table, and the data of each figure that carries it), the XLSX and
+    return the open-data page (and the number of tables)."""
     from . import opendata
 
-    tables = opendata.extract_tables(report_page_html)
+    report_tables = opendata.extract_tables(report_page_html)
+    shown_figures = [figure_tables[name] for name, _ in figures if name in (figure_tables or {})]
+    tables = report_tables + shown_figures
     names = opendata.file_names(tables)
+    figure_csv = {name: names[len(report_tables) + i] for i, name in
+                  enumerate(n for n, _ in figures if n in (figure_tables or {}))}
     folder.mkdir(parents=True, exist_ok=True)
     dictionary = [["Tệp", "Bảng", "Cột", "Kiểu", "Đơn vị", "Nguồn"]]
     sections, rows = [], []
-    for table, name in zip(tables, names):
+    for i, (table, name) in enumerate(zip(tables, names)):
         opendata.write_csv(table, folder / name)
         cited = source_titles(table.source, sources)
         cited_text = "; ".join(_source_item(r) for r in cited) or table.source
         columns = opendata.describe_columns(table)
         for col in columns:
             dictionary.append([name, table.caption, col.name, col.kind, col.unit, cited_text])
-        rows.append(f'<tr><th scope="row" class="nhan-bang">{_esc(table.label)}</th><td class="noi-dung">{_esc(table.title)}</td>'
-                    f'<td class="can-phai">{len(table.body)}</td>'
-                    f'<td><a href="{_esc(name)}">{_esc(name)}<span class="an"> ({_esc(table.label)})</span></a></td></tr>')
+        if i < len(report_tables):  # a figure's data is listed with its figure below
+            rows.append(f'<tr><th scope="row" class="nhan-bang">{_esc(table.label)}</th><td class="noi-dung">{_esc(table.title)}</td>'
+                        f'<td class="can-phai">{len(table.body)}</td>'
+                        f'<td><a href="{_esc(name)}">{_esc(name)}<span class="an"> ({_esc(table.label)})</span></a></td></tr>')
         col_rows = "\n".join(f'<tr><th scope="row">{_esc(c.name)}</th><td>{_esc(c.kind)}</td>'
                              f'<td>{_esc(c.unit or "—")}</td></tr>' for c in columns)
         src_html = "".join(f"<li>{_esc(_source_item(r))}</li>" for r in cited)
@@ -520,8 +535,10 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
             + (f'<p>Nguồn:</p>\n<ul>{src_html}</ul>\n' if src_html else '<p>Nguồn: không ghi.</p>\n')
             + '</section>')
     opendata.write_xlsx(tables, names, folder / XLSX_NAME, dictionary)
-    figure_items = "\n".join(f'<li><a href="../{FIGURE_FOLDER}/{_esc(name)}">{_esc(alt)}</a></li>'
-                             for name, alt in figures)
+    figure_items = "\n".join(
+        f'<li><a href="../{FIGURE_FOLDER}/{_esc(name)}">{_esc(alt)}</a>'
+        + (f' · số liệu của hình: <a href="{_esc(figure_csv[name])}">{_esc(figure_csv[name])}</a>' if name in figure_csv else "")
+        + '</li>' for name, alt in figures)
     label = report.period.label_vi
     table_list = (
         '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="ds-bang">\n<table>\n'
@@ -530,19 +547,20 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
         f'<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>\n</div>') if rows else "<p>Báo cáo không có bảng số liệu.</p>"
     body = (
         f'<main id="noi-dung" tabindex="-1">\n<h1>Dữ liệu mở: báo cáo {_esc(label)}, tỉnh {_esc(report.province_name)}</h1>\n'
-        f'<p class="dan">Mỗi bảng của <a href="../index.html">báo cáo</a> là một tệp CSV (UTF-8 có BOM, phân cách '
-        f'bằng dấu phẩy, mở được bằng Excel); tất cả các bảng và từ điển dữ liệu nằm trong một tệp '
+        f'<p class="dan">Mỗi bảng của <a href="../index.html">báo cáo</a>, và số liệu vẽ nên mỗi hình, là một tệp CSV '
+        f'(UTF-8 có BOM, phân cách bằng dấu phẩy, mở được bằng Excel); tất cả các bảng, số liệu các hình và từ '
+        f'điển dữ liệu nằm trong một tệp '
         f'<a href="{XLSX_NAME}">{XLSX_NAME}</a>. Ô chữ bắt đầu bằng =, +, -, @ được thêm dấu nháy đơn (\') ở đầu '
         'để bảng tính không hiểu nhầm thành công thức; ô là số được giữ là số.</p>\n'
         f'<h2>Các bảng</h2>\n{table_list}\n'
         + (f'<h2>Các hình</h2>\n<ul>\n{figure_items}\n</ul>\n' if figure_items else '')
-        + '<h2>Từ điển dữ liệu</h2>\n<p>Với mỗi bảng: các cột, kiểu (số hay văn bản), đơn vị và các văn bản nguồn.</p>\n'
+        + '<h2>Từ điển dữ liệu</h2>\n<p>Với mỗi bảng và mỗi hình: các cột, kiểu (số hay văn bản), đơn vị và các văn bản nguồn.</p>\n'
         + "\n".join(sections) + '\n</main>')
     html_text = page(f"Dữ liệu mở – báo cáo {label}, tỉnh {report.province_name}", body, 3,
                      [("Trang chủ", "index.html"), (f"Tỉnh {report.province_name}", f"{report.province}/index.html"),
                       (_cap(label), f"{report.province}/{report.period.code}/index.html"),
                       ("Dữ liệu mở", None)], "trang-du-lieu")
-    return html_text, len(tables)
+    return html_text, len(report_tables)
 
 
 # --------------------------------------------------------------------------------------------
@@ -801,15 +819,29 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     def one(index: int, slug: str, period: periods.Period) -> Report:
         result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder), workers=workers,
                        progress=progress, root=paths.root, batch=batch)
+        if result.skipped:
+            batch.executed()  # reused whole: it will not run chapters
         draft, built = report_status(result.out_dir, result)
         report = Report(slug, data.province_name(slug), period, result.out_dir, draft, built, result.skipped)
         writer.add(report)
         log(f"[{index}/{len(plan)}] {slug} {period.code}" + (" (dùng lại)" if result.skipped else ""))
         return report
 
-    with writer, Batch(paths, workers) as batch, ThreadPoolExecutor(max_workers=2) as pipeline:
+    names = {slug: data.province_name(slug) for slug in chosen_provinces}
+    # Imports that are not safe to race: pyplot picks its backend on first use and looks for a
+    # running IPython, which a build thread may be importing at that moment. Done here, once.
+    import IPython  # noqa: F401
+    import matplotlib.pyplot as plt
+
+    from . import charts  # noqa: F401
+
+    plt.switch_backend("Agg")
+    with writer, Batch(paths, workers, periods=len(plan)) as batch, ThreadPoolExecutor(max_workers=3) as pipeline:
+        # the trend pages need only the periods, known now: written while the first period runs
+        trends = pipeline.submit(writer.trends, [Report(slug, names[slug], period, Path()) for slug, period in plan])
         futures = [pipeline.submit(one, i, slug, period) for i, (slug, period) in enumerate(plan, start=1)]
         try:
+            trends.result()
             reports = [f.result() for f in futures]
         except BaseException:
             for f in futures:
@@ -852,6 +884,7 @@ class SiteWriter:
         self.lock_dir = lock_dir or out_dir.parent
         self.pages = 0
         self._count = threading.Lock()
+        self._trends_done = False
         self.tmp: Path | None = None
         self._stack = None
 
@@ -874,7 +907,7 @@ class SiteWriter:
     def add(self, r: Report) -> None:
         """The report's folder: screen page, figures, downloads and open data."""
         target = self.tmp / r.province / r.period.code
-        target.mkdir(parents=True)
+        target.mkdir(parents=True)  # the province folder may exist already (trend page)
         for fmt_name in ("pdf", "docx"):
             shutil.copyfile(r.source_dir / f"{OUTPUT_NAME}.{fmt_name}", target / f"{OUTPUT_NAME}.{fmt_name}")
         screen = screen_report((r.source_dir / f"{OUTPUT_NAME}.html").read_text(encoding="utf-8"), r)
@@ -883,11 +916,29 @@ class SiteWriter:
             for image_name, raw in screen.images.items():
                 (target / FIGURE_FOLDER / image_name).write_bytes(raw)
         (target / "index.html").write_text(screen.html, encoding="utf-8")
-        data_html, r.tables = open_data(r, screen.html, screen.figures, self.sources, target / DATA_FOLDER)
+        data_html, r.tables = open_data(r, screen.html, screen.figures, self.sources, target / DATA_FOLDER,
+                                        screen.figure_tables)
         r.figures = len(screen.figures)
         (target / DATA_FOLDER / "index.html").write_text(data_html, encoding="utf-8")
         with self._count:
             self.pages += 2
+
+    def trends(self, reports: list[Report]) -> None:
+        """Each province's trend page and its charts; they depend on the periods only."""
+        by_province: dict[str, list[Report]] = {}
+        for r in reports:
+            by_province.setdefault(r.province, []).append(r)
+        for slug, items in by_province.items():
+            trend_html, charts = trend_page(self.data, slug, items[0].province_name, items)
+            (self.tmp / slug).mkdir(exist_ok=True)
+            if charts:
+                (self.tmp / slug / TREND_FOLDER).mkdir()
+                for chart_name, raw in charts.items():
+                    (self.tmp / slug / TREND_FOLDER / chart_name).write_bytes(raw)
+            (self.tmp / slug / TREND_PAGE).write_text(trend_html, encoding="utf-8")
+            with self._count:
+                self.pages += 1
+        self._trends_done = True
 
     def finish(self, reports: list[Report]) -> int:
         """Province, trend and home pages; check what is published; swap in. Returns the page count."""
@@ -901,16 +952,12 @@ class SiteWriter:
             by_province[slug].sort(key=lambda r: _newest_first(r.period))
         (tmp / CSS_NAME).write_text((TEMPLATES_DIR / CSS_NAME).read_text(encoding="utf-8"), encoding="utf-8")
         (tmp / ICON_NAME).write_text(ICON_SVG, encoding="utf-8")
+        if not self._trends_done:
+            self.trends(reports)
         for slug, items in by_province.items():
             name = items[0].province_name
             (tmp / slug / "index.html").write_text(province_page(slug, name, items), encoding="utf-8")
-            trend_html, charts = trend_page(self.data, slug, name, items)
-            if charts:
-                (tmp / slug / TREND_FOLDER).mkdir()
-                for chart_name, raw in charts.items():
-                    (tmp / slug / TREND_FOLDER / chart_name).write_bytes(raw)
-            (tmp / slug / TREND_PAGE).write_text(trend_html, encoding="utf-8")
-            self.pages += 2
+            self.pages += 1
         order = sorted(by_province.items(), key=lambda kv: (_newest_first(kv[1][0].period), kv[1][0].province_name))
         (tmp / "index.html").write_text(
             home_page([(slug, items[0].province_name, items) for slug, items in order]), encoding="utf-8")
