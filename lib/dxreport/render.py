@@ -315,8 +315,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
     def html() -> Path:
         out = workdir / f"{OUTPUT_NAME}.html"
         style = workdir / "report-style.html"
-        style.write_text("<style>\n" + (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8") + "\n</style>\n",
-                         encoding="utf-8")
+        css = "\n".join((TEMPLATES_DIR / name).read_text(encoding="utf-8") for name in ("report.css", "form.css"))
+        style.write_text("<style>\n" + css + "\n</style>\n", encoding="utf-8")
         _run(common + ["-t", "html5", "-s", "--embed-resources", "--wrap=none", "-H", str(style),
                        "-M", f"pagetitle={escape.plain(meta.title)} – {escape.plain(meta.subtitle)}", "-o", str(out)],
              workdir, "pandoc (HTML)")

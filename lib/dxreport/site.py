@@ -950,7 +950,8 @@ class SiteWriter:
             by_province.setdefault(r.province, []).append(r)
         for slug in by_province:
             by_province[slug].sort(key=lambda r: _newest_first(r.period))
-        (tmp / CSS_NAME).write_text((TEMPLATES_DIR / CSS_NAME).read_text(encoding="utf-8"), encoding="utf-8")
+        (tmp / CSS_NAME).write_text("\n".join((TEMPLATES_DIR / name).read_text(encoding="utf-8")
+                                             for name in (CSS_NAME, "form.css")), encoding="utf-8")
         (tmp / ICON_NAME).write_text(ICON_SVG, encoding="utf-8")
         if not self._trends_done:
             self.trends(reports)
