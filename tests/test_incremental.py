@@ -96,7 +96,12 @@ def test_edited_prose_rebuilds_without_running_a_chapter_and_edited_code_reruns(
         raise AssertionError("data checked again")
 
     monkeypatch.setattr(dxreport.validate, "check_frames", no_check)
+    import dxreport.checks
+
+    sheet = (first.out_dir / "kiem-tra-so-lieu.xlsx").read_bytes()
+    monkeypatch.setattr(dxreport.checks, "write_check_sheet", no_check)  # same data and period: copied
     second = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html", "pdf"))
+    assert (second.out_dir / "kiem-tra-so-lieu.xlsx").read_bytes() == sheet
     assert not second.skipped and second.executed == [] and second.cached == [CHAPTER]
     html = (second.out_dir / "bao-cao.html").read_text(encoding="utf-8")
     assert "Đoạn văn sửa trong kiểm thử" in html
@@ -114,6 +119,8 @@ def test_edited_prose_rebuilds_without_running_a_chapter_and_edited_code_reruns(
     line = next(i for i, row in enumerate(obs.read_text(encoding="utf-8").splitlines(), 1)
                 if ",bbdd_toc_do,,2023-08-30," in row)
     set_cell(obs, line, "note", "SỬA ĐỔI GIẢ LẬP trong kiểm thử")
+    monkeypatch.undo()  # the sheet may be written again; the checks are watched once more
+    monkeypatch.setattr(dxreport.validate, "check_frames", no_check)
     with pytest.raises(AssertionError, match="data checked again"):
         build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",))
 

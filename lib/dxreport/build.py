@@ -538,12 +538,13 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         renderer.shutdown(wait=True, cancel_futures=True)  # conversions in flight end in seconds
         raise
     clock = time.perf_counter()
-    from .checks import write_check_sheet  # internal check sheet beside the report; never linked from it
 
     from contextlib import nullcontext
 
     with batch.rendering if batch is not None else nullcontext():
-        write_check_sheet(data, params["province"], chosen, tmp)
+        _check_sheet(data, params["province"], chosen, tmp, paths.cache_dir / "checks",
+                     cache.key("checks", validated, salt, params["province"], chosen.code,
+                               repr(periods.Policy.from_env())))
         if meta.official is not None:
             result.draft = meta.official.draft
             result.remarks = official.remark_lines(meta.official, paths.root)
@@ -557,6 +558,26 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     if pool is not None and batch is None:
         pool.join()
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _check_sheet(data, province: str, chosen, folder: Path, store: Path, key: str) -> None:
+    """The internal check sheet beside the report (never linked from it); the same data, code,
+    province and period give the same sheet, kept in the cache and copied."""
+    from .checks import FILE_NAME, write_check_sheet
+
+    kept = store / f"{key}.xlsx"
+    if kept.is_file():
+        try:
+            shutil.copyfile(kept, folder / FILE_NAME)
+            return
+        except OSError:
+            pass
+    made = write_check_sheet(data, province, chosen, folder)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        cache._atomic_write(kept, made.read_bytes())
+    except OSError:
+        pass
 
 
 def _say(text: str) -> None:
