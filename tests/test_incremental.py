@@ -203,3 +203,31 @@ def test_a_site_of_two_periods_starts_its_kernels_once(tmp_path, monkeypatch):
     for code in ("2023-Q2", "2023-Q3"):
         assert (result.out / "nghe-an" / code / "index.html").is_file()
         assert (root / "outputs" / "nghe-an" / code / "bao-cao.pdf").is_file()
+
+
+@pytest.mark.e2e
+def test_a_period_that_fails_fails_the_site_stops_the_kernels_and_keeps_the_previous_site(tmp_path):
+    import psutil
+
+    from dxreport.errors import ChapterError
+    from dxreport.site import build_site
+
+    root = make_project(tmp_path / "proj", [CHAPTER])
+    first = build_site(["nghe-an"], ["2023-Q2"], root=root, progress=False)
+    before = (first.out / "index.html").read_bytes()
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('province = "nghe-an"\nperiod = None\ndata_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chương lỗi"), params,
+                nbformat.v4.new_code_cell('if period == "2023-Q3":\n    raise ValueError("lỗi cố ý của một kỳ")')]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(root / "notebooks" / "09-loi.ipynb"))
+    kernels = lambda: [p for p in psutil.Process().children(recursive=True)  # noqa: E731
+                       if "ipykernel" in " ".join(p.cmdline())]
+    with pytest.raises(ChapterError) as err:
+        build_site(["nghe-an"], ["2023-Q2", "2023-Q3", "2023-Q4"], root=root, progress=False)
+    assert err.value.chapter == "09-loi" and "lỗi cố ý của một kỳ" in str(err.value)
+    assert (first.out / "index.html").read_bytes() == before  # the previous site, as it was
+    assert not [p for p in first.out.parent.iterdir() if ".tmp-" in p.name]
+    psutil.wait_procs(kernels(), timeout=15)
+    assert kernels() == []
