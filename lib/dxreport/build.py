@@ -374,7 +374,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
             private.mkdir(parents=True, exist_ok=True)
             with staging(out_dir) as tmp:
                 _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
-                     force, private, failed, batch, paths.cache_dir / "validated" / cache.key("validated", data, code))
+                     force, private, failed, batch, paths.cache_dir / "validated" / cache.key("validated", data, code, os.environ.get(periods.TODAY_ENV, "")))
                 kept = _carry_over(out_dir, tmp, formats)
                 notebooks_new = private / "notebooks.new"
                 shutil.rmtree(notebooks_new, ignore_errors=True)

@@ -136,11 +136,14 @@ class Policy:
         return as_of < self.old_before(end)
 
 
+TODAY_ENV = "DXREPORT_TODAY"
+
+
 def today() -> date:
     """Today's date; `DXREPORT_TODAY` (YYYY-MM-DD) stands in for it in tests."""
     import os
 
-    raw = os.environ.get("DXREPORT_TODAY", "").strip()
+    raw = os.environ.get(TODAY_ENV, "").strip()
     return date.fromisoformat(raw) if raw else date.today()
 
 
