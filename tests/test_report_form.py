@@ -157,3 +157,12 @@ def test_the_cli_lists_what_keeps_the_report_a_draft_even_when_nothing_changed(d
     out, err = capsys.readouterr()
     assert "Không có thay đổi" in out  # the remarks come back from the build's manifest
     assert "DỰ THẢO" in err and "data/bao-cao/nghe-an/2023-Q3.md" in err
+
+
+def test_the_clerks_blanks_survive_into_the_typst_form():
+    """The number and the day are left blank for the office to fill: the typst literal keeps
+    the run of no-break spaces (one-line escaping would make it a single space)."""
+    from dxreport.official import BLANK, _typ
+
+    assert f"Số: {BLANK}/BC-STTTT" in _typ(f"Số: {BLANK}/BC-STTTT")
+    assert _typ('a "b" \\ c') == '"a \\"b\\" \\\\ c"'

@@ -18,12 +18,12 @@ narrative is missing, has placeholders, or states a number the data does not hol
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from . import escape
 from . import story as story_mod
 from .errors import DxreportError
 
@@ -47,17 +47,9 @@ class ConfigError(DxreportError):
 
 # -- escaping: one local helper per output; swap for dxreport.escape when it lands ---------------
 
-def _md(text: str) -> str:
-    """Plain text into Markdown: every ASCII punctuation character backslash-escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~^$@:;'\"=&%,/?])", r"\\\1", str(text))
-
-
-def _xml(text: str) -> str:
-    return html.escape(str(text), quote=True)
-
-
 def _typ(text: str) -> str:
-    """Plain text as a typst string literal."""
+    """Text as a typst string literal. Not `escape.typst_string`: that makes one line of any
+    whitespace, and the form's blanks ("Số:      /BC-…", "ngày      tháng") are left for the clerk."""
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -256,7 +248,7 @@ def _w_par(text: str, *, bold=False, italic=False, size=26, align="center", afte
     if text:
         rpr = "".join(["<w:b/>" if bold else "", "<w:i/>" if italic else "", "<w:caps/>" if caps else "",
                        f'<w:sz w:val="{size}"/><w:szCs w:val="{size}"/>'])
-        run = f'<w:r><w:rPr>{rpr}</w:rPr><w:t xml:space="preserve">{_xml(text)}</w:t></w:r>'
+        run = f'<w:r><w:rPr>{rpr}</w:rPr><w:t xml:space="preserve">{escape.html(text)}</w:t></w:r>'
     return f"<w:p><w:pPr>{''.join(props)}</w:pPr>{run}</w:p>"
 
 
@@ -283,7 +275,7 @@ def front_matter(doc: Document) -> str:
 
 
 def _front_html(doc: Document) -> str:
-    e = html.escape
+    e = escape.html
     banner = f'<div class="du-thao">{DRAFT_MARK}</div>\n' if doc.draft else ""
     to = ""
     if doc.to:
@@ -337,7 +329,7 @@ def _front_typst(doc: Document) -> str:
 def back_matter(doc: Document) -> str:
     """Nơi nhận (bottom left) and the signature block (bottom right), in three formats."""
     recipients = doc.recipients or ["Như trên;", "Lưu: VT."]
-    e = html.escape
+    e = escape.html
     sign_lines = [x for x in (doc.authority, doc.position) if x]
     html_block = _raw("html", (
         '<div class="ky-ten">\n<div class="noi-nhan"><p class="nhan"><strong><em>Nơi nhận:</em></strong></p><ul>'
@@ -424,7 +416,7 @@ def _section_body(doc: Document, section: NarrativeSection) -> str:
     block = doc.story.block(section.title) if doc.story is not None else None
     if block is None or not block.body.strip():
         what = section.title.capitalize()
-        return _md(story_mod.PLACEHOLDER_TEMPLATE.format(
+        return escape.markdown(story_mod.PLACEHOLDER_TEMPLATE.format(
             f"nội dung mục “{what}”; dùng lệnh draft để tạo bản nháp từ số liệu"))
     return _shift(block.body, -1)
 
@@ -454,17 +446,17 @@ def preamble(doc: Document) -> str:
     block = doc.story.block(*story_mod.PREAMBLE_TITLES) if doc.story is not None else None
     if block is not None:
         return block.body
-    return _md(f"{doc.issuer_full} báo cáo {doc.abstract[0].lower() + doc.abstract[1:]} như sau:")
+    return escape.markdown(f"{doc.issuer_full} báo cáo {doc.abstract[0].lower() + doc.abstract[1:]} như sau:")
 
 
 def assemble(doc: Document, chapters: list[str], appendix: list[str], sources_markdown: str) -> str:
     """The whole document body: form, preamble, I (chapters), II–IV (narrative), signature,
     appendices on their own pages, list of sources. `chapters` and `appendix` are Markdown
     (or raw blocks standing for them, e.g. typst includes)."""
-    parts = [front_matter(doc), preamble(doc), "", f"# I. {_md(doc.results_title)} {{.unnumbered}}", ""]
+    parts = [front_matter(doc), preamble(doc), "", f"# I. {escape.markdown(doc.results_title)} {{.unnumbered}}", ""]
     parts += chapters
     for i, section in enumerate(doc.sections, start=2):
-        parts += ["", f"# {ROMAN[i - 1]}. {_md(section.title)} {{.unnumbered}}", "", _section_body(doc, section), ""]
+        parts += ["", f"# {ROMAN[i - 1]}. {escape.markdown(section.title)} {{.unnumbered}}", "", _section_body(doc, section), ""]
     parts.append(back_matter(doc))
     parts += appendix
     if sources_markdown:
