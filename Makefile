@@ -18,7 +18,7 @@ PROVINCE ?= nghe-an
 PERIOD ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup fonts chromium report test lab validate bench refresh-expected strip lock clean
+.PHONY: bench-site help setup fonts chromium report test lab validate bench refresh-expected strip lock clean
 
 help: ## liệt kê các lệnh make
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ validate: $(STAMP) ## kiểm tra dữ liệu trong data/
 
 bench: $(STAMP) $(KERNEL_SPEC) fonts ## đo thời gian và bộ nhớ của bản dựng (kết quả ghi vào README)
 	$(BIN)/python scripts/benchmark.py
+
+bench-site: $(STAMP) $(KERNEL_SPEC) fonts ## đo trang 8 kỳ so với 8 lần dựng riêng (dxreport site)
+	$(BIN)/python scripts/benchmark.py --site 8 --runs 2
 
 refresh-expected: $(STAMP) $(KERNEL_SPEC) ## ghi lại số liệu chính mà nbval so sánh, trên kỳ tham chiếu 2023-Q3
 	$(BIN)/python scripts/notebook_tools.py refresh notebooks/[0-9][0-9]-*.ipynb
