@@ -158,10 +158,11 @@ def guard_token() -> str:
     return _GUARD[0]
 
 
-def _run(cmd: list[str], cwd: Path, what: str) -> None:
-    import os
+STAGE_ENV = "DXREPORT_STAGE"  # "write": the filter only hands figure files to a writer (see report.lua)
 
-    env = {**os.environ, "DXREPORT_GUARD": guard_token()}
+
+def _run(cmd: list[str], cwd: Path, what: str, stage: str = "") -> None:
+    env = {**os.environ, "DXREPORT_GUARD": guard_token(), STAGE_ENV: stage}  # never the caller's stage
     proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RenderError(f"{what} thất bại (mã {proc.returncode}): {proc.stderr.strip()[:2000]}")
@@ -307,25 +308,37 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         joined.write_text(front + official.body(doc, parts, lambda p: p.read_text(encoding="utf-8"),
                                                 meta.sources_markdown), encoding="utf-8")
 
-    common = [pandoc, str(joined), "-f", "markdown", "--sandbox", "--lua-filter", str(FILTER)]
-    if doc is None:
-        common[4:4] = ["--toc", "--toc-depth=2", "--number-sections"]
+    options = ["--toc", "--toc-depth=2", "--number-sections"] if doc is None else []
+    common = [pandoc, str(joined), "-f", "markdown", "--sandbox", *options, "--lua-filter", str(FILTER)]
     outputs: list[Path] = []
+    # The joined document is read once, through the guard, into pandoc's AST; each writer reads
+    # that (a JSON file of our own), not the Markdown again.
+    ast = workdir / f"{OUTPUT_NAME}.json"
+    written = [pandoc, str(ast), "-f", "json", "--sandbox", *options]
+
+    def parse() -> Path:
+        _run(common + ["-t", "json", "-o", str(ast)], workdir, "pandoc (đọc báo cáo)")
+        return ast
+
+    parsed = None  # the future of parse(), set below
 
     def html() -> Path:
         out = workdir / f"{OUTPUT_NAME}.html"
         style = workdir / "report-style.html"
         css = "\n".join((TEMPLATES_DIR / name).read_text(encoding="utf-8") for name in ("report.css", "form.css"))
         style.write_text("<style>\n" + css + "\n</style>\n", encoding="utf-8")
-        _run(common + ["-t", "html5", "-s", "--embed-resources", "--wrap=none", "-H", str(style),
-                       "-M", f"pagetitle={escape.plain(meta.title)} – {escape.plain(meta.subtitle)}", "-o", str(out)],
-             workdir, "pandoc (HTML)")
+        parsed.result()
+        _run(written + ["--lua-filter", str(FILTER), "-t", "html5", "-s", "--embed-resources", "--wrap=none",
+                        "-H", str(style), "-M", f"pagetitle={escape.plain(meta.title)} – {escape.plain(meta.subtitle)}",
+                        "-o", str(out)], workdir, "pandoc (HTML)", stage="write")
         return out
 
     def docx() -> Path:
         out = workdir / f"{OUTPUT_NAME}.docx"
         extra = ["--reference-doc", str(official.reference_docx(doc))] if doc is not None else []
-        _run(common + ["-t", "docx"] + extra + ["-o", str(out)], workdir, "pandoc (DOCX)")
+        parsed.result()
+        _run(written + ["--lua-filter", str(FILTER), "-t", "docx"] + extra + ["-o", str(out)], workdir,
+             "pandoc (DOCX)", stage="write")
         if doc is not None:
             official.dash_bullets(out)
         if doc is not None and doc.draft:
@@ -336,8 +349,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         import typst
 
         typ = workdir / f"{OUTPUT_NAME}.typ"
-        source = joined
-        if all(p.with_suffix(".typ").exists() for p in parts):
+        source = None  # the parsed document, unless the chapters were converted to typst already
+        if includes_ready:
             includes = "\n".join(f'#include "{p.with_suffix(".typ").name}"' for p in parts)
             source = workdir / f"{OUTPUT_NAME}-typst.md"
             source.write_text(front + "```{=typst}\n" + includes + "\n```\n\n" + meta.sources_markdown + "\n",
@@ -349,8 +362,12 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         if doc is not None:
             fonts, family, _warning = official.serif_font_dirs()
             extra = ["-V", f"mainfont={family}"] + (["-V", "draft=true"] if doc.draft else [])
-        _run([pandoc, str(source)] + common[2:] + ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"),
-                                                    "-o", str(typ)] + extra, workdir, "pandoc (typst)")
+        to_typst = ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"), "-o", str(typ)] + extra
+        if source is not None:
+            _run([pandoc, str(source)] + common[2:] + to_typst, workdir, "pandoc (typst)")
+        else:  # figure paths stay paths: typst reads the files itself, under `root`
+            parsed.result()
+            _run(written + to_typst, workdir, "pandoc (typst)", stage="write")
         out = workdir / f"{OUTPUT_NAME}.pdf"
         try:
             typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(f) for f in fonts],
@@ -365,7 +382,11 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         _lower_priority(nice)
         return jobs[name]()
 
+    includes_ready = all(p.with_suffix(".typ").exists() for p in parts)
+    needs_ast = bool({"html", "docx"} & set(formats)) or ("pdf" in formats and not includes_ready)
     with ThreadPoolExecutor(max_workers=max(1, writers)) as pool:
+        if needs_ast:  # first in the queue: a writer waiting on it never blocks it
+            parsed = pool.submit(lambda: (_lower_priority(nice), parse())[1])
         futures = [pool.submit(job, f) for f in formats]
         outputs = [f.result() for f in futures]
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,9 @@
 -- chapter reads as plain Markdown. The `.output` divs are left alone: pandoc picks the best
 -- representation of each output from them (the display objects' `text/markdown`).
 --
--- Markdown -> HTML, DOCX, typst (any other FORMAT): the guard. Text from the data reaches
--- pandoc escaped, so it cannot form markup; this filter makes sure that nothing in the document
+-- Markdown -> pandoc's AST (FORMAT "json", which the HTML, DOCX and typst writers then read) or
+-- Markdown -> typst (the chapters; a report that includes them): the guard. Text from the data
+-- reaches pandoc escaped, so it cannot form markup; this filter makes sure that nothing in the document
 -- can make a writer read a file or a host the build did not hand it (pandoc also runs with
 -- --sandbox), nor put live markup into the output:
 --   * an image stays only if its target is one of the build's own figure files
@@ -21,8 +22,12 @@
 --     the div is unwrapped and its raw blocks kept as they are.
 
 local GUARD = os.getenv("DXREPORT_GUARD") or ""
+-- "write": a writer (HTML, DOCX) reading the document this filter already guarded when it was
+-- parsed (pandoc's JSON, written by the build): only hand it the figure files, as below.
+local STAGE = os.getenv("DXREPORT_STAGE") or ""
 
 local CHAPTER = FORMAT == "markdown"
+local WRITE = STAGE == "write" and not CHAPTER
 
 local function is_own_media(src)
   return src:match("^media/[0-9a-f]+%.png$") ~= nil or src:match("^media/[0-9a-f]+%.svg$") ~= nil
@@ -66,7 +71,7 @@ else
 
   function filters.Image(el)
     if is_own_media(el.src) then
-      if FORMAT == "typst" then
+      if FORMAT == "typst" or FORMAT == "json" then  -- a path typst reads itself, or the AST
         local f = io.open(el.src, "rb")
         if f then f:close(); return el end
       else
@@ -99,6 +104,9 @@ else
   end
 end
 
+if WRITE then
+  return { { Image = filters.Image } }
+end
 if not CHAPTER then
   filters.traverse = 'topdown'  -- the guard must see a token div before its raw blocks
 end
