@@ -145,3 +145,17 @@ def test_pdf_built_with_its_page_size_and_the_planted_words(planted):
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert text.count(WORD) >= 10
     assert "<script>alert(1)</script>" in text.replace("\n", " ") or "alert(1)" in text
+
+
+def test_a_stage_set_in_the_callers_environment_cannot_switch_the_guard_off(tmp_path, monkeypatch):
+    """The writers' stage of the filter only hands figure files over; the build sets the stage
+    for every pandoc run itself, so one inherited from the environment changes nothing."""
+    from dxreport import render
+
+    monkeypatch.setenv(render.STAGE_ENV, "write")
+    md = tmp_path / "chuong.md"
+    md.write_text('# Chương\n\n```{=typst}\n#read("/etc/passwd")\n```\n\n<script>alert(1)</script>\n',
+                  encoding="utf-8")
+    typ = render.chapter_typst(md, tmp_path).read_text(encoding="utf-8")
+    assert "#read" not in typ and "passwd" not in typ and "<script>" not in typ
+    assert "Chương" in typ
