@@ -39,23 +39,24 @@ def test_a_long_table_is_cut_and_its_caption_says_how_many_rows_it_shows():
     assert len(same) == chapter.MAX_TABLE_ROWS and caption == "Nhiệm vụ"
 
 
-def test_a_breakdown_chart_of_many_levels_draws_the_first_ones_and_says_so(data_dir):
+def _forty_levels(data_dir):
+    """The mobile-speed indicator with 40 breakdowns ("vùng 1" … "vùng 40"), its chapter opened."""
     for k in range(1, 41):
         append_row(data_dir / "observations.csv", province="nghe-an", indicator_id="bbdd_toc_do",
                    breakdown=f"vùng {k}", as_of="2023-08-30", value=str(k), unit="Mbps",
                    source="000_0000000000000000.txt: giả lập")
-    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", str(data_dir))
+    return open_chapter("ha-tang-so", "nghe-an", "2023-Q3", str(data_dir))
+
+
+def test_a_breakdown_chart_of_many_levels_draws_the_first_ones_and_says_so(data_dir):
+    ch = _forty_levels(data_dir)
     figures = sections.chart_for(ch, "bbdd_toc_do")
     assert "theo phân tổ (30 phân tổ đầu trong tổng số 40)" in figures[0].caption
     assert sections.MAX_BARS == 30
 
 
 def test_a_section_states_the_first_breakdowns_and_says_how_many_the_indicator_has(data_dir):
-    for k in range(1, 41):
-        append_row(data_dir / "observations.csv", province="nghe-an", indicator_id="bbdd_toc_do",
-                   breakdown=f"vùng {k}", as_of="2023-08-30", value=str(k), unit="Mbps",
-                   source="000_0000000000000000.txt: giả lập")
-    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", str(data_dir))
+    ch = _forty_levels(data_dir)
     shown, total = sections.levels(ch, "bbdd_toc_do")
     assert total == 40 and shown == [f"vùng {k}" for k in range(1, 31)]  # natural order: 2 before 10
     objects = ch.section("di-dong")

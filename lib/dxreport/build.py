@@ -67,6 +67,7 @@ class Batch:
         self._guard = threading.Lock()
         self._pool = None
         self._validated = None
+        self._closing = None  # the pool shutting down after the last period ran
         self.log_path = paths.cache_dir / "batch" / "kernel.log"
 
     def pool(self, validated: str):
@@ -110,9 +111,8 @@ class Batch:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
-        closing = getattr(self, "_closing", None)
-        if closing is not None:
-            closing.join()
+        if self._closing is not None:
+            self._closing.join()
 
     def __enter__(self) -> "Batch":
         return self
@@ -374,7 +374,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
             private.mkdir(parents=True, exist_ok=True)
             with staging(out_dir) as tmp:
                 _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
-                     force, private, failed, batch, paths.cache_dir / "validated" / cache.key("validated", data, code, os.environ.get(periods.TODAY_ENV, "")))
+                     force, private, failed, batch, code)
                 kept = _carry_over(out_dir, tmp, formats)
                 notebooks_new = private / "notebooks.new"
                 shutil.rmtree(notebooks_new, ignore_errors=True)
@@ -432,7 +432,7 @@ def _carry_over(out_dir: Path, tmp: Path, formats: tuple[str, ...]) -> list[str]
 
 
 def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, mode, tmp, result,
-         force=False, private=None, failed=None, batch=None, validated_marker=None):
+         force=False, private=None, failed=None, batch=None, code=None):
     """Execute what is not cached and render, overlapping the stages where they are independent:
     kernels boot while the data is validated, and each chapter is prepared (and, for pandoc,
     converted to Markdown) as soon as it has run, while the others still run.
@@ -451,7 +451,7 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     chapter_cache = paths.cache_dir / "chapters"
     chapter_cache.mkdir(parents=True, exist_ok=True)
     conversions = paths.cache_dir / "conversions"  # chapter → Markdown → typst, by content
-    salt = cache.code_hash(paths)
+    salt = code or cache.code_hash(paths)  # the package's hash, as `build` keyed this report
     private = private or (tmp / WORK)
     nb_dir, work = tmp / WORK / "notebooks", tmp / WORK / "render"
     nb_dir.mkdir(parents=True)
@@ -485,11 +485,13 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
 
         # refuses invalid data (the kernels boot meanwhile); bytes that passed the same code's
         # checks before, as the marker records, are not checked again
-        trusted = validated_marker is not None and validated_marker.exists() and not force
+        marker = paths.cache_dir / "validated" / cache.key("validated", validated, salt,
+                                                             os.environ.get(periods.TODAY_ENV, ""))
+        trusted = marker.exists() and not force
         data = load(folder, validate=not trusted)
-        if validated_marker is not None and not trusted:
-            validated_marker.parent.mkdir(parents=True, exist_ok=True)
-            validated_marker.touch()
+        if not trusted:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
         result.phases["validate"] = time.perf_counter() - clock
         meta = title_meta(data, params["province"], chosen)
         from . import official

@@ -19,7 +19,7 @@ import pandas as pd
 
 from . import escape, fmt, narrative, periods, selection
 from .data import Data, load
-from .display import Bullets, Figure, Table, Text
+from .display import Bullets, Figure, Table, Text, figure_data
 from .notebook_env import PERIOD_ENV
 from .periods import Period
 
@@ -148,8 +148,6 @@ class Chapter:
     # -- numbered outputs -------------------------------------------------------------------
     def figure(self, fig, caption: str, source: str = "", data: pd.DataFrame | None = None) -> Figure:
         """A numbered figure; `data`, what it shows as a table, goes to the site's open data."""
-        from .display import figure_data
-
         self._figures += 1
         shown = {**figure_data(data), "source": escape.plain(source)} if data is not None else None
         return Figure.from_matplotlib(fig, f"Hình {self.number}.{self._figures}", caption, source, data=shown)
