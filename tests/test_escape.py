@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from dxreport import escape
 from dxreport.display import Bullets, Emph, Figure, Note, Sentence, Table, Text, figure_markdown
-from dxreport.render import FigurePreprocessor, pandoc_path
+from dxreport.render import fold_figures, pandoc_path
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -177,10 +177,10 @@ def test_figure_shows_in_lab_as_an_image_then_its_caption_and_in_the_report_once
     cell = nbformat.v4.new_code_cell("")
     cell.outputs = [nbformat.v4.new_output("display_data", data=d, metadata=m) for d, m in fig.outputs()]
     nb.cells = [cell]
-    nb, _ = FigurePreprocessor().preprocess(nb, {})
-    outputs = nb.cells[0].outputs
-    assert len(outputs) == 1 and list(outputs[0].data) == ["text/markdown"]
-    md = outputs[0].data["text/markdown"]
+    fold_figures(nb)
+    outputs = nb["cells"][0]["outputs"]
+    assert len(outputs) == 1 and list(outputs[0]["data"]) == ["text/markdown"]
+    md = outputs[0]["data"]["text/markdown"]
     assert md == fig._repr_markdown_()
     blocks = pandoc_json(md)["blocks"]
     assert [b["t"] for b in blocks] == ["Figure", "Para"]

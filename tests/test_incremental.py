@@ -100,12 +100,20 @@ def test_edited_prose_rebuilds_without_running_a_chapter_and_edited_code_reruns(
 
     sheet = (first.out_dir / "kiem-tra-so-lieu.xlsx").read_bytes()
     monkeypatch.setattr(dxreport.checks, "write_check_sheet", no_check)  # same data and period: copied
+    # nor are the tables read at all: the title page and the form come from the cache
+    import dxreport.build
+    import dxreport.data
+
+    monkeypatch.setattr(dxreport.data, "load", no_check)
+    monkeypatch.setattr(dxreport.build, "title_meta", no_check)
     second = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html", "pdf"))
     assert (second.out_dir / "kiem-tra-so-lieu.xlsx").read_bytes() == sheet
+
     assert not second.skipped and second.executed == [] and second.cached == [CHAPTER]
     html = (second.out_dir / "bao-cao.html").read_text(encoding="utf-8")
     assert "Đoạn văn sửa trong kiểm thử" in html
     assert "29,45 Mbps" in html  # the figures still there, from the cached outputs
+    assert "Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023" in html  # and the title, from the cache
 
     nb = json.loads(nb_path.read_text(encoding="utf-8"))
     code = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"

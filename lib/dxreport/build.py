@@ -480,21 +480,39 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
                                   min(workers, len(jobs)), validated) if jobs else None
     renderer = ThreadPoolExecutor(max_workers=2)
     try:
-        from . import render  # nbconvert and friends load while the kernels boot
-        from .data import load
+        from . import render
 
         # refuses invalid data (the kernels boot meanwhile); bytes that passed the same code's
         # checks before, as the marker records, are not checked again
         marker = paths.cache_dir / "validated" / cache.key("validated", validated, salt,
                                                              os.environ.get(periods.TODAY_ENV, ""))
         trusted = marker.exists() and not force
-        data = load(folder, validate=not trusted)
+        loaded = []
+
+        def data():
+            """The tables, read when first needed: a rebuild whose title page and check sheet are
+            cached reads none, and does not even import pandas (trusted bytes: this code checked
+            them before)."""
+            if not loaded:
+                from .data import load
+
+                loaded.append(load(folder, validate=not trusted))
+            return loaded[0]
+
         if not trusted:
+            data()  # refuses invalid data before anything is rendered
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.touch()
+
         result.phases["validate"] = time.perf_counter() - clock
-        meta = title_meta(data, params["province"], chosen)
         from . import official
+
+        meta = _title_meta_cached(data, params["province"], chosen, folder, paths.cache_dir / "meta",
+                                  cache.key("meta", validated, salt, str(folder), params["province"], chosen.code,
+                                            official.inputs_hash(folder, params["province"], chosen.code),
+                                            repr(official.serif_font_dirs()), repr(periods.Policy.from_env()),
+                                            os.environ.get(periods.TODAY_ENV, "")),
+                                  cached=not force)
 
         names = [nb.name for nb in chapter_paths]
         futures = {}
@@ -562,10 +580,33 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     shutil.rmtree(work, ignore_errors=True)
 
 
+def _title_meta_cached(data, province: str, chosen, folder: Path, store: Path, key: str, cached: bool = True):
+    """`title_meta` for the tables `data()` gives, kept under `key` (data, code, the frame's
+    files, fonts, policy, today): a rebuild after a prose edit neither reads the tables nor
+    builds the frame again. A kept copy that does not load is built again."""
+    import pickle
+
+    kept = store / f"{key}.pickle"
+    if cached:
+        try:
+            with kept.open("rb") as fh:
+                return pickle.load(fh)  # our own cache folder, written below by this code
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError):
+            pass
+    meta = title_meta(data(), province, chosen)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        cache._atomic_write(kept, pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
+    except (OSError, pickle.PicklingError):
+        pass
+    return meta
+
+
 def _check_sheet(data, province: str, chosen, folder: Path, store: Path, key: str) -> None:
     """The internal check sheet beside the report (never linked from it); the same data, code,
-    province and period give the same sheet, kept in the cache and copied."""
-    from .checks import FILE_NAME, write_check_sheet
+    province and period give the same sheet, kept in the cache and copied. `data()` gives the
+    tables, read only when the sheet is made."""
+    from .paths import CHECK_SHEET_NAME as FILE_NAME
 
     kept = store / f"{key}.xlsx"
     if kept.is_file():
@@ -574,7 +615,9 @@ def _check_sheet(data, province: str, chosen, folder: Path, store: Path, key: st
             return
         except OSError:
             pass
-    made = write_check_sheet(data, province, chosen, folder)
+    from .checks import write_check_sheet  # pandas and openpyxl: only when a sheet is made
+
+    made = write_check_sheet(data(), province, chosen, folder)
     try:
         store.mkdir(parents=True, exist_ok=True)
         cache._atomic_write(kept, made.read_bytes())
@@ -603,16 +646,14 @@ def _chapter_title(nb: Path) -> str:
 def strip_papermill(path: Path) -> None:
     """Remove what Papermill records about this machine (paths, environment, timings) and the
     namespace-reset cell the warm kernel ran first."""
-    import nbformat
-
-    from .render import StripMachinePreprocessor
-
+    from . import notebook
     from .execute import RESET_TAG
+    from .render import strip_machine
 
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells = [c for c in nb.cells if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
-    nb, _ = StripMachinePreprocessor(enabled=True).preprocess(nb, {})
-    nbformat.write(nb, str(path))
+    nb = notebook.read(path)
+    nb["cells"] = [c for c in nb["cells"] if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
+    strip_machine(nb)
+    notebook.write(nb, path)
 
 
 def title_meta(data, province: str, chosen: periods.Period):

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import escape, fmt, narrative, periods, selection
 from .data import Data, load
+from .chapters import ChapterSpec, Section  # noqa: F401  (re-exported: chapters are specified there)
 from .display import Bullets, Figure, Table, Text, figure_data
 from .notebook_env import PERIOD_ENV
 from .periods import Period
@@ -29,25 +30,6 @@ from .periods import Period
 MAX_TABLE_ROWS = 100
 
 SEED_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::\s*([^|]+))?")
-
-
-@dataclass(frozen=True)
-class Section:
-    slug: str
-    title: str
-    indicators: tuple[str, ...]
-    chart: str | None = None  # indicator id whose breakdown (or value) is drawn
-    auto: bool = False  # the chapter's other indicators with data or a target, as a table
-
-
-@dataclass(frozen=True)
-class ChapterSpec:
-    slug: str
-    number: int
-    title: str
-    notebook: str
-    sections: tuple[Section, ...] = ()
-    intro_vi: str = ""  # opening paragraph of a chapter without indicator sections
 
 
 def default_period(data: Data, province: str) -> Period:

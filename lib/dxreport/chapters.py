@@ -8,7 +8,29 @@ figure or a target in the period, so no figure in `data/` goes unreported.
 
 from __future__ import annotations
 
-from .chapter import ChapterSpec, Section
+from dataclasses import dataclass
+
+# Plain specifications, kept apart from `chapter` (pandas, the data): the render reads them.
+
+
+@dataclass(frozen=True)
+class Section:
+    slug: str
+    title: str
+    indicators: tuple[str, ...]
+    chart: str | None = None  # indicator id whose breakdown (or value) is drawn
+    auto: bool = False  # the chapter's other indicators with data or a target, as a table
+
+
+@dataclass(frozen=True)
+class ChapterSpec:
+    slug: str
+    number: int
+    title: str
+    notebook: str
+    sections: tuple[Section, ...] = ()
+    intro_vi: str = ""  # opening paragraph of a chapter without indicator sections
+
 
 OTHERS = Section("khac", "Các chỉ tiêu khác", (), auto=True)
 

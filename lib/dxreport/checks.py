@@ -23,9 +23,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import fmt, narrative, periods
+from .paths import CHECK_SHEET_NAME
 from .selection import Obs
 
-FILE_NAME = "kiem-tra-so-lieu.xlsx"
+FILE_NAME = CHECK_SHEET_NAME
 COLUMNS = ["Loại", "Chỉ tiêu", "Mã chỉ tiêu", "Phân tổ", "Ngày", "Giá trị", "Nguồn", "Ghi chú"]
 NOTE = "Ghi chú số liệu"
 CONFLICT = "Nguồn mâu thuẫn"

@@ -20,10 +20,12 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import escape
+
+if TYPE_CHECKING:  # pandas loads where a frame is used: rendering a cached report needs none
+    import pandas as pd
 
 # Output metadata that marks a figure's image and caption outputs (see `render.prepare`).
 META_KEY = "dxreport"
@@ -190,6 +192,8 @@ def figure_data(frame: pd.DataFrame) -> dict:
     """A figure's data as the open-data page publishes it: the column names, and every cell as
     the report writes it (Vietnamese numbers, dates as the decree writes them)."""
     from datetime import date, datetime
+
+    import pandas as pd
 
     from . import fmt
 

@@ -520,9 +520,9 @@ def serif_font_dirs() -> tuple[list[Path], str, str | None]:
     to DejaVu Serif (shipped with matplotlib) and the build says so."""
     import sys
 
-    import matplotlib
+    from .render import font_dir
 
-    dejavu = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    dejavu = font_dir()
     candidates = [Path(sys.prefix) / "share" / "fonts", *SYSTEM_FONT_DIRS]
     for folder in candidates:
         if folder.is_dir() and any(folder.rglob("LiberationSerif-Regular.ttf")):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 FORMATS = ("html", "pdf", "docx")
 OUTPUT_NAME = "bao-cao"
+CHECK_SHEET_NAME = "kiem-tra-so-lieu.xlsx"  # the internal data-check sheet beside a report
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 

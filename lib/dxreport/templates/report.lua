@@ -1,7 +1,7 @@
 -- dxreport: pandoc filter for every conversion of the report.
 --
 -- Chapter notebook -> Markdown (FORMAT "markdown"): code cells arrive with their source blanked
--- by the nbconvert preprocessors: drop the empty code blocks, and unwrap the cell divs so the
+-- by `render.prepare`: drop the empty code blocks, and unwrap the cell divs so the
 -- chapter reads as plain Markdown. The `.output` divs are left alone: pandoc picks the best
 -- representation of each output from them (the display objects' `text/markdown`).
 --

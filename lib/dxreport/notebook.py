@@ -1,0 +1,83 @@
+"""Reading and writing notebook files as plain JSON, laid out as nbformat writes them.
+
+The render path only filters cells and outputs; nbformat and nbconvert cost about 0,4 s of
+imports (jsonschema, mistune, bs4, nbclient) on every build, which is most of what a rebuild
+after a prose edit does. This module does the same reads and writes with `json`:
+
+- `read` gives the notebook as dicts, multi-line strings joined (as `nbformat.read` does);
+- `write` splits them again and dumps with nbformat's settings (sorted keys, indent 1, UTF-8,
+  final newline), so the bytes equal `nbformat.write`'s for the v4 notebooks the build makes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _json_mime(mime: str) -> bool:
+    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
+
+
+def _join_bundle(data: dict) -> None:
+    for mime, value in data.items():
+        if not _json_mime(mime) and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            data[mime] = "".join(value)
+
+
+def _split_bundle(data: dict) -> None:
+    for mime, value in data.items():
+        if isinstance(value, str) and (mime.startswith("text/") or mime in ("application/javascript", "image/svg+xml")):
+            data[mime] = value.splitlines(True)
+
+
+def _rejoin(nb: dict) -> None:
+    """nbformat's `rejoin_lines`: what a file stores as lists of lines becomes strings."""
+    for cell in nb.get("cells", []):
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+        for attachment in cell.get("attachments", {}).values():
+            _join_bundle(attachment)
+        if cell.get("cell_type") == "code":
+            for output in cell.get("outputs", []):
+                kind = output.get("output_type", "")
+                if kind in ("execute_result", "display_data"):
+                    _join_bundle(output.get("data", {}))
+                elif kind and isinstance(output.get("text", ""), list):
+                    output["text"] = "".join(output["text"])
+
+
+def _split(nb: dict) -> None:
+    """nbformat's `split_lines` and `strip_transient`, as `nbformat.write` applies them."""
+    for key in ("orig_nbformat", "orig_nbformat_minor", "signature"):
+        nb.get("metadata", {}).pop(key, None)
+    for cell in nb.get("cells", []):
+        cell.get("metadata", {}).pop("trusted", None)
+        if isinstance(cell.get("source"), str):
+            cell["source"] = cell["source"].splitlines(True)
+        for attachment in cell.get("attachments", {}).values():
+            _split_bundle(attachment)
+        if cell.get("cell_type") == "code":
+            for output in cell.get("outputs", []):
+                kind = output.get("output_type")
+                if kind in ("execute_result", "display_data"):
+                    _split_bundle(output.get("data", {}))
+                elif kind == "stream" and isinstance(output.get("text"), str):
+                    output["text"] = output["text"].splitlines(True)
+
+
+def read(path: Path) -> dict:
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    _rejoin(nb)
+    return nb
+
+
+def dumps(nb: dict) -> str:
+    nb = json.loads(json.dumps(nb))  # a copy: the caller's strings stay joined
+    _split(nb)
+    text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": "))
+    return text if text.endswith("\n") else text + "\n"
+
+
+def write(nb: dict, path: Path) -> None:
+    Path(path).write_text(dumps(nb), encoding="utf-8")
