@@ -191,6 +191,47 @@ def test_chapters_sharing_a_kernel_see_nothing_of_each_other_and_leave_no_histor
     assert printed.strip() == "False 0 :memory:"
 
 
+def test_the_pool_says_when_every_chapter_is_taken_and_a_second_run_waits_for_a_busy_kernel(tmp_path):
+    """A batch hands the next period to the pool once the last chapter of this one is taken, not
+    finished; a run that arrives then uses the free kernel and waits for the busy one."""
+    import threading
+
+    from dxreport import execute
+
+    code = nbformat.v4.new_code_cell
+
+    def chapter(name: str, source: str) -> Path:
+        path = _notebook(tmp_path / f"{name}.ipynb", [code(source)])
+        nb = nbformat.read(str(path), as_version=4)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, str(path))
+        return path
+
+    def job(path: Path) -> execute.Job:
+        return execute.Job(path.stem, path.stem, path, tmp_path / f"out-{path.name}", {})
+
+    slow, quick, quick2, later = (chapter("slow", "import time\ntime.sleep(4)"), chapter("quick", "x = 1"),
+                                  chapter("quick2", "y = 2"), chapter("later", "z = 3"))
+    finished, drained = [], []
+    with execute.KernelPool(tmp_path, tmp_path / "start.lock", tmp_path / "kernel.log", workers=2) as pool:
+        def on_drained():
+            drained.append(list(finished))
+            # the next run starts while the slow chapter still holds its kernel
+            second = threading.Thread(target=pool.run, args=([job(later)], False),
+                                      kwargs={"on_done": lambda j, _s: finished.append(j.slug)})
+            second.start()
+            threads.append(second)
+
+        threads: list = []
+        pool.run([job(slow), job(quick), job(quick2)], False,
+                 on_done=lambda j, _s: finished.append(j.slug), on_drained=on_drained)
+        for thread in threads:
+            thread.join()
+    assert len(drained) == 1 and "slow" not in drained[0]  # called once, before the slow one ended
+    assert set(finished) == {"slow", "quick", "quick2", "later"}
+    assert finished.index("later") < finished.index("slow")  # ran on the free kernel meanwhile
+
+
 @pytest.mark.e2e
 def test_a_site_of_two_periods_starts_its_kernels_once(tmp_path, monkeypatch):
     from dxreport import execute

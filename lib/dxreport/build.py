@@ -60,7 +60,9 @@ class Batch:
 
         self.paths, self.workers = paths, workers
         self.remaining = periods  # executions still to come; at 0 the kernels go (memory for the renders)
-        self.executing = threading.Lock()  # one period's chapters on the pool at a time
+        # one period hands its chapters to the pool at a time (released once all are taken)
+        self.executing = threading.Lock()
+        self.durations: dict[str, float] = {}  # each chapter's last run, to start the longest first
         # One period renders at a time: its three writers (pandoc, pandoc, typst) already take the
         # cores the kernels leave, and two renders at once would double the memory, not the speed.
         self.rendering = threading.Lock()
@@ -532,14 +534,29 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
             return md
 
         def done(job, seconds):
+            if batch is not None:
+                batch.durations[job.output.name] = seconds
             futures[job.output.name] = renderer.submit(finished, job.output.name)
             say(execute.finished_line(job, seconds=seconds))
 
         for name in result.cached:
             futures[name] = renderer.submit(finished, name)
         if pool is not None and batch is not None:
-            with batch.executing:
-                pool.run(jobs, mode == "bars", on_done=done)
+            # the longest chapters (as the periods before ran them) first, so the kernels finish
+            # together; the next period starts on a kernel as soon as this one's last chapter is taken
+            jobs.sort(key=lambda job: -batch.durations.get(job.output.name, float("inf")))
+            batch.executing.acquire()
+            handed = []
+
+            def drained() -> None:
+                if not handed:
+                    handed.append(True)
+                    batch.executing.release()
+
+            try:
+                pool.run(jobs, mode == "bars", on_done=done, on_drained=drained)
+            finally:
+                drained()
         if batch is not None:
             batch.executed()
         elif pool is not None:

@@ -137,6 +137,9 @@ class WarmKernel:
         self._log = open(log_path, "ab")
         self.dead = False
         self.client = None
+        # held while a chapter runs on this kernel: in a batch, the next period's workers may start
+        # on the other kernels while this one finishes the period before
+        self.busy = threading.Lock()
 
     def start(self) -> None:
         env = _kernel_env(self.root, self.validated)
@@ -413,17 +416,19 @@ class KernelPool:
         except BaseException as exc:  # noqa: BLE001 - re-raised by run()
             self.errors.append(exc)
 
-    def run(self, jobs: list[Job], progress: bool = True, on_done=None) -> None:
+    def run(self, jobs: list[Job], progress: bool = True, on_done=None, on_drained=None) -> None:
         """Run every job; raise the first `ChapterError` (others stop after their current chapter).
-        `on_done(job, seconds)` is called, in the worker's thread, as each chapter finishes. If the
-        caller's thread is interrupted (Ctrl-C), every kernel is killed before the interrupt goes on."""
+        `on_done(job, seconds)` is called, in the worker's thread, as each chapter finishes;
+        `on_drained()` once every job has been taken by a kernel (the last ones may still run). If
+        the caller's thread is interrupted (Ctrl-C), every kernel is killed before the interrupt
+        goes on."""
         try:
-            self._run(jobs, progress, on_done)
+            self._run(jobs, progress, on_done, on_drained)
         except BaseException:
             self.abort()
             raise
 
-    def _run(self, jobs, progress, on_done) -> None:
+    def _run(self, jobs, progress, on_done, on_drained=None) -> None:
         for thread in self._starters:
             thread.join()
         if self.errors:
@@ -434,15 +439,28 @@ class KernelPool:
         stop = threading.Event()
         errors: list[BaseException] = []
 
+        drained = threading.Lock()  # on_drained is called once
+
+        def empty() -> None:
+            if on_drained is not None and drained.acquire(blocking=False):
+                on_drained()
+
         def worker(kernel: WarmKernel) -> None:
             try:
                 while not stop.is_set() and not self._aborted.is_set():
-                    try:
-                        index, job = pending.get_nowait()
-                    except queue.Empty:
+                    if pending.empty():  # all taken: no need to wait for this kernel
+                        empty()
                         return
-                    clock = time.perf_counter()
-                    kernel.run(job, progress, index)
+                    with kernel.busy:  # another run's chapter on this kernel ends first
+                        try:
+                            index, job = pending.get_nowait()
+                        except queue.Empty:
+                            empty()
+                            return
+                        if pending.empty():
+                            empty()
+                        clock = time.perf_counter()
+                        kernel.run(job, progress, index)
                     if on_done is not None and not self._aborted.is_set():
                         on_done(job, time.perf_counter() - clock)
             except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the caller's thread
@@ -451,12 +469,14 @@ class KernelPool:
 
         threads = [threading.Thread(target=worker, args=(k,), name=f"dxreport-kernel-{i}-{self.token}",
                                     daemon=True)
-                   for i, k in enumerate(self.kernels[: max(1, len(jobs))])]
-        self._workers = threads
+                   for i, k in enumerate(self.kernels)]  # all: one may still run another run's chapter
+        with self._lock:  # a batch's next run may start while this one's last chapter runs
+            self._workers = [t for t in self._workers if t.is_alive()] + threads
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        empty()
         if errors:
             chapter_errors = [e for e in errors if isinstance(e, ChapterError)]
             raise (chapter_errors or errors)[0]
@@ -474,7 +494,8 @@ class KernelPool:
             kernel.kill()
         deadline = time.monotonic() + ABORT_JOIN
         for thread in [*self._workers, *self._starters]:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:  # a run in another thread may not have started its own yet
+                thread.join(max(0.0, deadline - time.monotonic()))
         for kernel in kernels:
             try:
                 kernel.close()
