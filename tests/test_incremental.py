@@ -122,6 +122,14 @@ def test_edited_prose_rebuilds_without_running_a_chapter_and_edited_code_reruns(
     third = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html", "pdf"))
     assert third.executed == [CHAPTER]
 
+    # the narrative is part of the title page's key: edited, the frame is built again
+    assert not any("đoạn thử" in line for line in third.remarks)
+    monkeypatch.undo()
+    story = root / "data" / "bao-cao" / "nghe-an" / "2023-Q3.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\n[[CẦN BỔ SUNG: đoạn thử]]\n", encoding="utf-8")
+    fourth = build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",))
+    assert fourth.draft and any("đoạn thử" in line for line in fourth.remarks)
+
     # other bytes are checked again
     obs = root / "data" / "observations.csv"
     line = next(i for i, row in enumerate(obs.read_text(encoding="utf-8").splitlines(), 1)
