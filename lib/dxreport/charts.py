@@ -8,8 +8,10 @@ zero: rows without a figure are left out and named in the caption by the caller.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import OrderedDict
 from contextlib import contextmanager
+from pathlib import Path
 
 import matplotlib
 import matplotlib.ticker
@@ -178,12 +180,17 @@ def changes(labels: list[str], values: list[float], texts: list[str], xlabel: st
     return fig
 
 
-# -- drawn once per process -------------------------------------------------------------------
+# -- drawn once per process, and once per kernel pool -------------------------------------------
 # Consecutive periods often show the same chart of the same figures (a site of eight quarters
 # draws 68 charts, 28 of them distinct). A kernel runs many chapters and periods, so a chart is
 # kept as PNG bytes, keyed by the chart function and a fingerprint of everything it is given;
 # an identical call gets the same bytes without drawing. The memo lives in this process only
 # (it survives the `%reset` between chapters, not the kernel) and is bounded in bytes.
+# The kernels of one pool (`execute.KernelPool`) also share a folder, named in STORE_ENV, that
+# lives as long as the pool: a chart one kernel drew is read there by the others. The pool's
+# kernels run the same code, and the folder goes with the pool, so nothing outlives the code
+# or data it was drawn from.
+STORE_ENV = "DXREPORT_CHART_STORE"
 MEMO_LIMIT = 64 * 1024 * 1024
 _MEMO: "OrderedDict[str, bytes]" = OrderedDict()
 _memo_size = 0
@@ -228,6 +235,29 @@ def png(fig, dpi: int = 150) -> bytes:
     return buf.getvalue()
 
 
+def _read_shared(store: str, key: str) -> bytes | None:
+    try:
+        raw = (Path(store) / f"{key}.png").read_bytes()
+    except OSError:
+        return None
+    return raw if raw.startswith(b"\x89PNG") else None
+
+
+def _write_shared(store: str, key: str, raw: bytes) -> None:
+    """Written aside and renamed, so another kernel never reads half a file; a store that cannot
+    be written only costs the other kernels a drawing."""
+    folder = Path(store)
+    tmp = folder / f".{key}.{os.getpid()}.tmp"
+    try:
+        tmp.write_bytes(raw)
+        os.replace(tmp, folder / f"{key}.png")
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
 def drawn(chart, *args, dpi: int = 150, **kwargs) -> bytes:
     """`chart(*args, **kwargs)` saved as PNG, drawn only if this process has not drawn the same
     chart of the same data at the same resolution before."""
@@ -241,8 +271,13 @@ def drawn(chart, *args, dpi: int = 150, **kwargs) -> bytes:
     if key is not None and key in _MEMO:
         _MEMO.move_to_end(key)
         return _MEMO[key]
-    draws += 1
-    raw = png(chart(*args, **kwargs), dpi)
+    store = os.environ.get(STORE_ENV) if key is not None else None
+    raw = _read_shared(store, key) if store else None
+    if raw is None:
+        draws += 1
+        raw = png(chart(*args, **kwargs), dpi)
+        if store:
+            _write_shared(store, key, raw)
     if key is not None and len(raw) <= MEMO_LIMIT:
         _MEMO[key] = raw
         _memo_size += len(raw)

@@ -79,12 +79,18 @@ def fresh_namespace() -> None:
         gc.collect = collect
 
 
-def _kernel_env(root: Path, validated: str) -> dict:
+CHART_STORE_ENV = "DXREPORT_CHART_STORE"  # charts.STORE_ENV, without importing matplotlib here
+
+
+def _kernel_env(root: Path, validated: str, charts: Path | None = None) -> dict:
     from .data_env import VALIDATED_ENV
 
     env = dict(os.environ)
+    env.pop(CHART_STORE_ENV, None)  # only a pool's own folder, never one inherited
     env.update({"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", "DXREPORT_ROOT": str(root),
                 "PYDEVD_DISABLE_FILE_VALIDATION": "1", VALIDATED_ENV: validated})
+    if charts is not None:
+        env[CHART_STORE_ENV] = str(charts)
     return env
 
 
@@ -126,6 +132,7 @@ class WarmKernel:
         from jupyter_client.manager import KernelManager
 
         self.root, self.lock_path, self.validated = root, lock_path, validated
+        self.charts = runtime / "charts" if runtime is not None else None  # shared by the pool's kernels
         if USE_IPC and runtime is not None:
             self.km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc")
             self.km.connection_file = str(runtime / f"kernel-{index}.json")
@@ -142,7 +149,7 @@ class WarmKernel:
         self.busy = threading.Lock()
 
     def start(self) -> None:
-        env = _kernel_env(self.root, self.validated)
+        env = _kernel_env(self.root, self.validated, self.charts)
         if self.km.transport == "tcp":
             from filelock import FileLock
 
@@ -388,10 +395,10 @@ class KernelPool:
         self._lock = threading.Lock()
         self._aborted = threading.Event()
         self._workers: list[threading.Thread] = []
-        self.runtime: Path | None = None
-        if USE_IPC:
-            clean_stale_runtime()
-            self.runtime = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
+        # the pool's private folder: the kernels' sockets (IPC) and the charts they share
+        clean_stale_runtime()
+        self.runtime: Path = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
+        (self.runtime / "charts").mkdir()
         self.token = f"{os.getpid()}.{id(self):x}"
         self._starters = [threading.Thread(target=self._start, args=(i,), name=f"dxreport-start-{i}-{self.token}",
                                            daemon=True)
