@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import threading
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,6 +214,96 @@ def _to_cache(cache_dir: Path | None, key: str, source: Path, media_names: list[
 MEDIA_REF = re.compile(r"\(media/([0-9a-f]{20}\.(?:png|svg))\)")
 
 
+_FENCE = re.compile(r"^(:{3,})", re.M)
+
+
+def notebook_markdown(nb: dict) -> str | None:
+    """A prepared chapter as Markdown, without a pandoc process, when the chapter holds nothing
+    but Markdown cells and outputs that carry Markdown (what the display objects and
+    `fold_figures` leave): the Markdown cells as written, each output in the fenced div pandoc's
+    ipynb reader puts it in. The text is not trusted for that: the joined report is parsed
+    through the guard filter like any other. Anything else (raw cells, an output with HTML or
+    an image only) returns None, and pandoc converts the notebook."""
+    blocks: list[str] = []
+    ids: set[str] = set()
+    for cell in nb.get("cells", []):
+        kind = cell.get("cell_type")
+        if kind == "markdown":
+            text = _markdown_cell(cell, ids)
+            if text is None:
+                return None
+            if text.strip():
+                blocks.append(text)
+        elif kind == "code":
+            if _joined(cell.get("source", "")).strip():
+                return None
+            for output in cell.get("outputs", []):
+                kind_out = output.get("output_type")
+                text = output.get("data", {}).get("text/markdown")
+                if kind_out not in ("display_data", "execute_result") or text is None:
+                    return None
+                text = _joined(text).strip("\n")
+                longest = max((len(m) for m in _FENCE.findall(text)), default=0)
+                fence = ":" * max(3, longest + 1)
+                count = output.get("execution_count")
+                attrs = f".output .{kind_out}" + (f' execution_count="{int(count)}"' if count is not None else "")
+                blocks.append(f"{fence} {{{attrs}}}\n{text}\n{fence}")
+        else:
+            return None
+    return "\n\n".join(blocks) + "\n"
+
+
+_ATX = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
+_SETEXT = re.compile(r"^(=+|-+)[ \t]*$")
+_INLINE_SYNTAX = set("\\*_`[]<>!$^~{}|&")
+
+
+def _markdown_cell(cell: dict, ids: set[str]) -> str | None:
+    """A Markdown cell's text as pandoc's ipynb reader would hand it on, or None where this
+    simple reading is not certain to agree with it. That reader names headings GitHub's way
+    ("phụ-lục-1-danh-mục", the period dropped), the Markdown reader pandoc's way ("phụ-lục-1.-…"):
+    as pandoc's writer does, such a heading gets its reader's name written out. Headings that use
+    inline syntax, repeat a name, underline their text or sit in code are left to pandoc."""
+    if cell.get("attachments"):
+        return None
+    text = _joined(cell.get("source", "")).strip("\n")
+    if "```" in text or "~~~" in text or "\t" in text or unicodedata.normalize("NFC", text) != text:
+        return None
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if i and lines[i - 1].strip() and _SETEXT.match(line):
+            return None
+        match = _ATX.match(line)
+        if match is None:
+            continue
+        title = match.group(2)
+        if _INLINE_SYNTAX & set(title):
+            return None
+        gfm = _heading_id(title, github=True)
+        if not gfm or gfm in ids:
+            return None
+        ids.add(gfm)
+        if gfm != _heading_id(title, github=False):
+            lines[i] = f"{match.group(1)} {title} {{#{gfm}}}"
+    return "\n".join(lines)
+
+
+def _heading_id(title: str, github: bool) -> str:
+    """pandoc's automatic identifier of a plain-text heading: GitHub's (`gfm_auto_identifiers`,
+    the ipynb reader) or pandoc Markdown's (`auto_identifiers`)."""
+    text = "-".join(title.lower().split(" "))
+    if github:
+        return "".join(c for c in text if c.isalnum() or c in "_-")
+    text = "".join(c for c in text if c.isalnum() or c in "_-.")
+    while text and not text[0].isalpha():
+        text = text[1:]
+    return text or "section"
+
+
+def _joined(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
 def chapter_markdown(nb_path: Path, workdir: Path, cache_dir: Path | None = None, salt: str = "") -> Path:
     """One prepared chapter notebook → Markdown (pandoc reads one notebook per call).
 
@@ -222,11 +314,16 @@ def chapter_markdown(nb_path: Path, workdir: Path, cache_dir: Path | None = None
     workdir.mkdir(parents=True, exist_ok=True)
     md = workdir / f"{nb_path.stem}.md"
     media = workdir / "media"
-    key = _conversion_key("markdown", nb_path.read_bytes(), salt) if cache_dir is not None else ""
+    raw = nb_path.read_bytes()
+    key = _conversion_key("markdown", raw, salt) if cache_dir is not None else ""
     if _from_cache(cache_dir, key, md, media):
         return md
-    _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--sandbox", "--lua-filter", str(FILTER),
-          "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
+    own = notebook_markdown(json.loads(raw.decode("utf-8")))
+    if own is not None:
+        md.write_text(own, encoding="utf-8")
+    else:
+        _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--sandbox", "--lua-filter", str(FILTER),
+              "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
     media.mkdir(exist_ok=True)
 
     def to_file(match: re.Match) -> str:
@@ -316,9 +413,12 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         css = "\n".join((TEMPLATES_DIR / name).read_text(encoding="utf-8") for name in ("report.css", "form.css"))
         style.write_text("<style>\n" + css + "\n</style>\n", encoding="utf-8")
         parsed.result()
-        _run(written + ["--lua-filter", str(FILTER), "-t", "html5", "-s", "--embed-resources", "--wrap=none",
+        # Written without --embed-resources (which re-reads the whole page to inline it, as much
+        # again as writing it): the only resources are the build's own figures, inlined below.
+        _run(written + ["-t", "html5", "-s", "--wrap=none",
                         "-H", str(style), "-M", f"pagetitle={escape.plain(meta.title)} – {escape.plain(meta.subtitle)}",
-                        "-o", str(out)], workdir, "pandoc (HTML)", stage="write")
+                        "-o", str(out)], workdir, "pandoc (HTML)")
+        embed_figures(out, workdir)
         return out
 
     def docx() -> Path:
@@ -384,6 +484,45 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         shutil.copyfile(path, dest)
         published.append(dest)
     return published
+
+
+_FIGURE_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")(media/[0-9a-f]{20}\.(png|svg))(")')
+_ANY_SOURCE = re.compile(r'\s(?:src|href|data|poster|srcset)="(?!data:image/(?:png|svg\+xml);base64,|#|https?://|mailto:)([^"]*)"')
+
+
+_STYLE = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.S)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/\s*", re.S)
+_GENERATOR = re.compile(r'[ \t]*<meta name="generator"[^>]*>\n?')
+
+
+def embed_figures(html_path: Path, workdir: Path) -> None:
+    """Make the written page self-contained: each `<img src="media/<hash>.png">` (the guard let
+    only the build's own figures through) gets the file's bytes as a data URI. The page is then
+    checked to point at nothing else on this machine: a reference the writer made that is not a
+    figure, an anchor or a web address is an error, never a file read."""
+    mime = {"png": "image/png", "svg": "image/svg+xml"}
+    text = html_path.read_text(encoding="utf-8")
+    media = (workdir / "media").resolve()
+
+    def inline(match: re.Match) -> str:
+        path = (workdir / match.group(2)).resolve()
+        if path.parent != media:
+            raise RenderError(f"Hình {match.group(2)} không thuộc bản dựng này.")
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"{match.group(1)}data:{mime[match.group(3)]};base64,{data}{match.group(4)}"
+
+    try:
+        text = _FIGURE_SRC.sub(inline, text)
+    except OSError as exc:
+        raise RenderError(f"Không đọc được hình của báo cáo: {exc.filename}") from None
+    # what embedding used to do besides: the stylesheets minified, so no comment (pandoc's names
+    # itself) reaches the reader; and no generator line naming the tool
+    text = _STYLE.sub(lambda m: m.group(1) + _CSS_COMMENT.sub("", m.group(2)) + m.group(3), text)
+    text = _GENERATOR.sub("", text)
+    stray = _ANY_SOURCE.search(text)
+    if stray:
+        raise RenderError(f"Bản HTML trỏ tới một tệp ngoài bản dựng ({stray.group(1)[:80]}); không xuất bản.")
+    html_path.write_text(text, encoding="utf-8")
 
 
 TYPST_WHERE = re.compile(r"┌─ (?P<file>[^\s:]+(?:\.typ)?):(?P<line>\d+):(?P<col>\d+)")

@@ -1,0 +1,197 @@
+"""The render's shortcuts agree with the long way: a chapter's Markdown written without a pandoc
+process reads as pandoc's own reading of the notebook, the HTML's figures inlined by the build
+are the build's own files and nothing else, and charts one kernel drew are read by the others."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from dxreport import charts, execute, render
+from dxreport.build import build
+from dxreport.errors import RenderError
+from dxreport.paths import project
+
+from conftest import REPO, make_project
+
+CHAPTERS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def pandoc_markdown(nb_path: Path) -> str:
+    """What the build did before: pandoc reads the notebook through the chapter filter."""
+    env = {**os.environ, "DXREPORT_GUARD": "0" * 32, render.STAGE_ENV: ""}
+    return subprocess.run([render.pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--sandbox",
+                           "--lua-filter", str(render.FILTER), "--wrap=none"],
+                          capture_output=True, text=True, check=True, env=env).stdout
+
+
+def ast(markdown: str) -> list:
+    out = subprocess.run([render.pandoc_path(), "-f", "markdown", "-t", "json"], input=markdown,
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["blocks"]
+
+
+def write(nb, path: Path) -> Path:
+    nbformat.write(nb, str(path))
+    return path
+
+
+def shown(text: str, kind: str = "display_data"):
+    if kind == "execute_result":
+        return nbformat.v4.new_output(kind, data={"text/markdown": text, "text/plain": "x"}, execution_count=1)
+    return nbformat.v4.new_output(kind, data={"text/markdown": text, "text/plain": "x"})
+
+
+def code(*outputs):
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = list(outputs)
+    return cell
+
+
+# -- a chapter's Markdown without pandoc ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    root = make_project(tmp_path_factory.mktemp("paths"), CHAPTERS)
+    build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",))
+    folder = project(root).report_cache_dir("nghe-an", "2023-Q3") / "notebooks"
+    prepared = tmp_path_factory.mktemp("prepared")
+    return [render.prepare(nb, prepared / nb.name) for nb in sorted(folder.glob("*.ipynb"))]
+
+
+def test_every_real_chapter_is_written_as_pandoc_writes_it(executed):
+    assert [p.name for p in executed] == CHAPTERS
+    for nb_path in executed:
+        own = render.notebook_markdown(json.loads(nb_path.read_text(encoding="utf-8")))
+        assert own is not None, nb_path.name  # the real chapters take the short way
+        assert own == pandoc_markdown(nb_path), nb_path.name
+
+
+def test_headings_named_the_readers_way_fences_and_results_agree_with_pandoc(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Phụ lục 1. Danh mục, văn bản\n\nLời dẫn 2.5 có dấu chấm."),
+        code(shown("Câu một\\."), shown("::: {.khung}\nbên trong\n:::")),
+        nbformat.v4.new_markdown_cell("## 3 điều cần biết\n\n- một\n- hai"),
+        code(shown("Kết quả\\: 98\\%", "execute_result")),
+        nbformat.v4.new_markdown_cell("### Mục con-x (2025)"),
+    ]
+    path = write(nb, tmp_path / "a.ipynb")
+    own = render.notebook_markdown(json.loads(path.read_text(encoding="utf-8")))
+    assert own is not None
+    assert "{#phụ-lục-1-danh-mục-văn-bản}" in own  # the period and comma dropped, as GitHub names it
+    assert "\n::::" in own  # the output holds a ::: fence: its own fence is longer
+    assert ast(own) == ast(pandoc_markdown(path))
+
+
+@pytest.mark.parametrize("cell", [
+    nbformat.v4.new_raw_cell("<b>thô</b>"),
+    nbformat.v4.new_markdown_cell("Tiêu đề gạch dưới\n=================="),
+    nbformat.v4.new_markdown_cell("## Tiêu đề *nhấn mạnh*"),
+    nbformat.v4.new_markdown_cell("```\nmã\n```"),
+    code(nbformat.v4.new_output("display_data", data={"text/html": "<p>chỉ HTML</p>"})),
+    code(nbformat.v4.new_output("stream", name="stdout", text="in ra")),
+], ids=["raw", "setext", "heading-syntax", "fenced-code", "html-only", "stream"])
+def test_what_the_short_way_cannot_vouch_for_goes_to_pandoc(cell):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chương"), cell]
+    assert render.notebook_markdown(json.loads(nbformat.writes(nb))) is None
+
+
+def test_two_headings_of_one_name_go_to_pandoc():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("## Các chỉ tiêu khác"), nbformat.v4.new_markdown_cell("## Các chỉ tiêu khác")]
+    assert render.notebook_markdown(json.loads(nbformat.writes(nb))) is None
+
+
+def test_a_notebook_pandoc_must_read_is_still_converted(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chương"), nbformat.v4.new_raw_cell("thô")]
+    md = render.chapter_markdown(write(nb, tmp_path / "b.ipynb"), tmp_path / "work")
+    assert md.read_text(encoding="utf-8").startswith("# Chương")
+
+
+# -- the HTML's figures, inlined by the build ----------------------------------------------------------
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def page(body: str) -> str:
+    return ('<html><head><meta name="generator" content="pandoc" />\n<style>\n/* Default styles provided by pandoc. */\n'
+            f'body {{ color: #111; }}\n</style></head><body>{body}</body></html>')
+
+
+def test_the_builds_figures_are_inlined_and_the_tool_named_nowhere(tmp_path):
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / ("a" * 20 + ".png")).write_bytes(PNG)
+    out = tmp_path / "r.html"
+    out.write_text(page(f'<figure><img src="media/{"a" * 20}.png" alt="Hình 1" /></figure><a href="#muc-1">x</a>'),
+                   encoding="utf-8")
+    render.embed_figures(out, tmp_path)
+    html = out.read_text(encoding="utf-8")
+    assert f'src="data:image/png;base64,{base64.b64encode(PNG).decode()}"' in html
+    assert "pandoc" not in html and "/*" not in html and "color: #111" in html
+
+
+@pytest.mark.parametrize("body", [
+    '<img src="../secret.png" alt="x" />',
+    '<img src="/etc/passwd" alt="x" />',
+    '<video poster="file:///etc/hostname"></video>',
+    '<img src="media/bbbbbbbbbbbbbbbbbbbb.png" alt="thiếu" />',
+], ids=["outside", "absolute", "file-url", "missing-figure"])
+def test_a_page_pointing_at_anything_else_on_the_machine_is_refused(tmp_path, body):
+    (tmp_path / "media").mkdir()
+    out = tmp_path / "r.html"
+    out.write_text(page(body), encoding="utf-8")
+    before = out.read_bytes()
+    with pytest.raises(RenderError):
+        render.embed_figures(out, tmp_path)
+    assert out.read_bytes() == before  # nothing written
+
+
+# -- charts shared by the kernels of a pool ------------------------------------------------------------
+def test_a_chart_one_kernel_drew_is_read_by_another(tmp_path, monkeypatch):
+    frame = pd.DataFrame({"l": ["a", "b"], "v": [40.0, 55.5]})
+    monkeypatch.setenv(charts.STORE_ENV, str(tmp_path))
+    monkeypatch.setattr(charts, "_MEMO", type(charts._MEMO)())
+    before = charts.draws
+    first = charts.drawn(charts.bars, frame, "l", "v", "%", target=60)
+    assert charts.draws == before + 1 and len(list(tmp_path.glob("*.png"))) == 1
+    monkeypatch.setattr(charts, "_MEMO", type(charts._MEMO)())  # another kernel: its own memo is empty
+    assert charts.drawn(charts.bars, frame.copy(), "l", "v", "%", target=60) == first
+    assert charts.draws == before + 1  # read, not drawn
+    charts.drawn(charts.bars, frame, "l", "v", "%", target=70)  # other arguments: drawn
+    assert charts.draws == before + 2 and len(list(tmp_path.glob("*.png"))) == 2
+
+
+def test_a_damaged_shared_chart_is_drawn_again(tmp_path, monkeypatch):
+    frame = pd.DataFrame({"l": ["a"], "v": [12.0]})
+    monkeypatch.setenv(charts.STORE_ENV, str(tmp_path))
+    monkeypatch.setattr(charts, "_MEMO", type(charts._MEMO)())
+    good = charts.drawn(charts.bars, frame, "l", "v", "%")
+    (stored,) = tmp_path.glob("*.png")
+    stored.write_bytes(b"not a png")
+    monkeypatch.setattr(charts, "_MEMO", type(charts._MEMO)())
+    before = charts.draws
+    assert charts.drawn(charts.bars, frame, "l", "v", "%") == good and charts.draws == before + 1
+    assert stored.read_bytes() == good
+
+
+def test_the_pool_hands_its_kernels_a_store_of_its_own_and_takes_it_away(tmp_path, monkeypatch):
+    monkeypatch.setenv(charts.STORE_ENV, "/somewhere/inherited")
+    assert charts.STORE_ENV not in execute._kernel_env(tmp_path, "")  # never one from the environment
+    pool = execute.KernelPool(tmp_path, tmp_path / "k.lock", tmp_path / "k.log", workers=1)
+    try:
+        store = pool.runtime / "charts"
+        assert store.is_dir()
+        assert execute._kernel_env(tmp_path, "", store)[charts.STORE_ENV] == str(store)
+        pool.run([])
+        assert pool.kernels[0].charts == store
+    finally:
+        pool.close()
+    assert not store.exists()
