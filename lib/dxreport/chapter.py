@@ -187,6 +187,17 @@ class Chapter:
 
         return self._once("series", index)
 
+    def _row(self, position: int) -> dict:
+        """Row `position` of the sorted observations as {column: value}, the values `iloc` would
+        give (Timestamps, NaT, floats, strings), read from per-column lists made once: building a
+        Series of a mixed-type row for each figure cost more than the figure's own work."""
+        def columns():
+            obs = self._series_index()[0]
+            return {name: obs[name].tolist() for name in obs.columns}
+
+        cols = self._once("series-columns", columns)
+        return {name: values[position] for name, values in cols.items()}
+
     def _series(self, province: str, indicator_id: str, breakdown: str) -> pd.DataFrame:
         """Observations of one (province, indicator, breakdown), oldest first, up to the period's end."""
         obs, positions, _ = self._series_index()
@@ -203,7 +214,7 @@ class Chapter:
         def compute():
             obs, positions, _ = self._series_index()
             found = positions.get(key)
-            return None if found is None else selection.Obs.from_row(obs.iloc[found[-1]])
+            return None if found is None else selection.Obs.from_row(self._row(found[-1]))
 
         return self._once(("latest", key), compute)
 
@@ -215,7 +226,7 @@ class Chapter:
         if found is None:
             return None
         before = found[as_of[found] < np.datetime64(pd.Timestamp(obs.as_of))]
-        return None if len(before) == 0 else selection.Obs.from_row(rows.iloc[before[-1]])
+        return None if len(before) == 0 else selection.Obs.from_row(self._row(before[-1]))
 
     def is_old(self, obs) -> bool:
         """A figure older than the policy allows for this period: printed as "số liệu cũ", no verdict, no trend."""
@@ -325,11 +336,20 @@ class Chapter:
 
     def target_for(self, indicator_id: str, breakdown: str = "") -> pd.Series | None:
         """The nearest target in force for an indicator (earliest due date)."""
-        def index():
+        def index():  # the first row of each (indicator, breakdown) once sorted, found by position
             rows = self.targets().sort_values("target_date", na_position="last")
-            return {key: frame.iloc[0] for key, frame in rows.groupby(["indicator_id", "breakdown"], sort=False)}
+            first = rows.drop_duplicates(["indicator_id", "breakdown"], keep="first")
+            keys = zip(first["indicator_id"], first["breakdown"])
+            return first, {key: i for i, key in enumerate(keys)}
 
-        return self._once("target_for", index).get((indicator_id, breakdown))
+        key = (indicator_id, breakdown)
+
+        def row():
+            first, positions = self._once("target_for", index)
+            found = positions.get(key)
+            return None if found is None else first.iloc[found]
+
+        return self._once(("target_for", key), row)
 
     # -- citations ----------------------------------------------------------------------------
     def cite_parts(self, sources) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -191,12 +192,21 @@ class Data:
     def provinces(self) -> pd.DataFrame:
         return self.units[self.units["kind"] == "tỉnh"]
 
+    @cached_property
+    def _province_names(self) -> dict[str, str]:
+        """unit_id -> name of every province (the first row of each), looked up once: chapters
+        ask for the name dozens of times."""
+        names: dict[str, str] = {}
+        for unit_id, name in zip(self.provinces["unit_id"], self.provinces["name_vi"]):
+            names.setdefault(unit_id, name)
+        return names
+
     def province_name(self, province: str) -> str:
-        rows = self.provinces[self.provinces["unit_id"] == province]
-        if rows.empty:
+        name = self._province_names.get(province)
+        if name is None:
             valid = ", ".join(sorted(self.provinces["unit_id"]))
             raise ProvinceError(f"Tỉnh {province!r} không có trong dữ liệu. Các tỉnh hợp lệ: {valid}.")
-        return rows.iloc[0]["name_vi"]
+        return name
 
     def indicator(self, indicator_id: str) -> pd.Series:
         return self.indicators.set_index("indicator_id").loc[indicator_id]
