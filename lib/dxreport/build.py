@@ -43,6 +43,7 @@ MANIFEST = "build.json"
 MANIFEST_VERSION = 2
 WORK = ".work"  # inside staging, removed before the swap
 PROGRESS_MODES = ("auto", "bars", "lines", "none")
+RENDERS = 2  # periods of a batch rendering at once (see Batch)
 
 SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+")  # a source address printed as a link
 
@@ -63,9 +64,11 @@ class Batch:
         # one period hands its chapters to the pool at a time (released once all are taken)
         self.executing = threading.Lock()
         self.durations: dict[str, float] = {}  # each chapter's last run, to start the longest first
-        # One period renders at a time: its three writers (pandoc, pandoc, typst) already take the
-        # cores the kernels leave, and two renders at once would double the memory, not the speed.
-        self.rendering = threading.Lock()
+        # Two periods render at once, each running its writers (pandoc HTML, DOCX, typst) one after
+        # another: a render alone leaves a core idle whenever one writer waits for another, and the
+        # kernels are often done with the next period before the render is; two writers at a time
+        # in all keeps memory where one render with two writers had it.
+        self.rendering = threading.Semaphore(RENDERS)
         self._guard = threading.Lock()
         self._pool = None
         self._validated = None
@@ -588,7 +591,7 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         if result.engine == "pandoc":
             # in a batch the writers yield the cores to the kernels running the next period
             result.files = render.render_pandoc(parts, work, meta, formats, tmp, nice=5 if batch is not None else 0,
-                                                writers=2 if batch is not None else 3)
+                                                writers=1 if batch is not None else 3)
         else:
             result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
     result.phases["render"] = time.perf_counter() - clock

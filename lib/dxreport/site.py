@@ -781,12 +781,13 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     """Build (or reuse) the report of every period asked and write the site.
 
     One `build.Batch` serves every period: the kernels start once and run period after period,
-    the data is loaded once. Two periods are in flight at a time: while one executes on the
-    kernels, the one before renders and its pages are written into the staging folder, so at
-    most two reports are ever held in memory, however many periods the site has."""
+    the data is loaded once. A few periods are in flight at a time: while one executes on the
+    kernels, the ones before render (`build.RENDERS` at once) and their pages are written into
+    the staging folder, so at most 2 + RENDERS reports are ever held in memory, however many
+    periods the site has."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .build import Batch, build
+    from .build import RENDERS, Batch, build
     from .data import load
     from .errors import ProvinceError
     from .paths import FORMATS
@@ -836,7 +837,7 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     from . import charts  # noqa: F401
 
     plt.switch_backend("Agg")
-    with writer, Batch(paths, workers, periods=len(plan)) as batch, ThreadPoolExecutor(max_workers=3) as pipeline:
+    with writer, Batch(paths, workers, periods=len(plan)) as batch, ThreadPoolExecutor(max_workers=2 + RENDERS) as pipeline:
         # the trend pages need only the periods, known now: written while the first period runs
         trends = pipeline.submit(writer.trends, [Report(slug, names[slug], period, Path()) for slug, period in plan])
         futures = [pipeline.submit(one, i, slug, period) for i, (slug, period) in enumerate(plan, start=1)]
