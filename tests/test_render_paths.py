@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
+import dataclasses
 import os
+import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -57,9 +60,30 @@ def code(*outputs):
 
 # -- a chapter's Markdown without pandoc ---------------------------------------------------------------
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def built(tmp_path_factory):
+    """A real build of every chapter, with what its render was handed kept aside: the chapters'
+    Markdown, the figures and the title page."""
     root = make_project(tmp_path_factory.mktemp("paths"), CHAPTERS)
-    build("nghe-an", "2023-Q3", root=root, progress=False, formats=("html",))
+    kept = tmp_path_factory.mktemp("render-input")
+    handed = {}
+    real = render.render_pandoc
+
+    def keep(parts, workdir, meta, formats, out_dir, **kwargs):
+        shutil.copytree(workdir, kept, dirs_exist_ok=True)
+        handed.update(parts=[kept / p.name for p in parts], meta=meta)
+        return real(parts, workdir, meta, formats, out_dir, **kwargs)
+
+    render.render_pandoc = keep
+    try:
+        build("nghe-an", "2023-Q3", root=root, progress=False)
+    finally:
+        render.render_pandoc = real
+    return root, handed
+
+
+@pytest.fixture(scope="module")
+def executed(built, tmp_path_factory):
+    root, _ = built
     folder = project(root).report_cache_dir("nghe-an", "2023-Q3") / "notebooks"
     prepared = tmp_path_factory.mktemp("prepared")
     return [render.prepare(nb, prepared / nb.name) for nb in sorted(folder.glob("*.ipynb"))]
@@ -115,6 +139,60 @@ def test_a_notebook_pandoc_must_read_is_still_converted(tmp_path):
     nb.cells = [nbformat.v4.new_markdown_cell("# Chương"), nbformat.v4.new_raw_cell("thô")]
     md = render.chapter_markdown(write(nb, tmp_path / "b.ipynb"), tmp_path / "work")
     assert md.read_text(encoding="utf-8").startswith("# Chương")
+
+
+# -- a whole report in one pandoc process ------------------------------------------------------------
+def render_both(handed: dict, meta, tmp_path: Path) -> dict[bool, Path]:
+    """The same report rendered the two ways, each in its own copy of the working folder; the
+    command-line way reads the whole parsed document for the PDF too, as a batch does."""
+    source = handed["parts"][0].parent
+    done = {}
+    for one_process in (False, True):
+        work = tmp_path / f"work-{one_process}"
+        shutil.copytree(source, work)
+        for typ in work.glob("[0-9][0-9]-*.typ"):
+            typ.unlink()
+        parts = [work / p.name for p in handed["parts"]]
+        render.render_pandoc(parts, work, meta, ("html", "pdf", "docx"), work / "out", one_process=one_process)
+        done[one_process] = work
+    return done
+
+
+def docx_parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.mark.parametrize("form", ["official", "plain"])
+def test_one_pandoc_process_writes_what_four_write(built, tmp_path, form):
+    _, handed = built
+    meta = handed["meta"] if form == "official" else dataclasses.replace(handed["meta"], official=None)
+    cli, one = render_both(handed, meta, tmp_path).values()
+    for name in ("out/bao-cao.html", "bao-cao.typ"):
+        assert (one / name).read_bytes() == (cli / name).read_bytes(), name
+    assert docx_parts(one / "out/bao-cao.docx") == docx_parts(cli / "out/bao-cao.docx")
+    html = (one / "out/bao-cao.html").read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' in html and ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in html) == (form == "official")
+    assert ('id="TOC"' in html) == (form == "plain")  # the plain report's table of contents came through
+
+
+def test_the_one_process_reads_no_file_it_was_not_handed(built, tmp_path):
+    """The joined Markdown points at a file on the machine: the reader opens nothing (its sandbox
+    holds no file) and the guard drops the image, so the report cannot carry it."""
+    _, handed = built
+    secret = tmp_path / "bi-mat.png"
+    secret.write_bytes(PNG)
+    part = handed["parts"][0]
+    work = tmp_path / "work"
+    shutil.copytree(part.parent, work)
+    planted = work / part.name
+    planted.write_text(planted.read_text(encoding="utf-8") + f"\n\n![lộ]({secret})\n\n![lộ](../bi-mat.png)\n",
+                       encoding="utf-8")
+    parts = [work / p.name for p in handed["parts"]]
+    render.render_pandoc(parts, work, handed["meta"], ("html", "docx"), work / "out", one_process=True)
+    html = (work / "out/bao-cao.html").read_text(encoding="utf-8")
+    assert base64.b64encode(PNG).decode() not in html and "bi-mat" not in html
+    assert not any(name.endswith(".png") and data == PNG for name, data in docx_parts(work / "out/bao-cao.docx").items())
 
 
 # -- the HTML's figures, inlined by the build ----------------------------------------------------------

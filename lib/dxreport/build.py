@@ -591,7 +591,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         if result.engine == "pandoc":
             # in a batch the writers yield the cores to the kernels running the next period
             result.files = render.render_pandoc(parts, work, meta, formats, tmp, nice=5 if batch is not None else 0,
-                                                writers=1 if batch is not None else 3)
+                                                writers=1 if batch is not None else 3,
+                                                one_process=batch is not None)
         else:
             result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
     result.phases["render"] = time.perf_counter() - clock

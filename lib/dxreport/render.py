@@ -127,6 +127,7 @@ class Meta:
 
 
 FILTER = TEMPLATES_DIR / "report.lua"
+WRITER = TEMPLATES_DIR / "write.lua"  # a whole report in one pandoc process (render_pandoc(one_process=True))
 
 
 def pandoc_path() -> str:
@@ -151,8 +152,8 @@ def guard_token() -> str:
 STAGE_ENV = "DXREPORT_STAGE"  # "write": the filter only hands figure files to a writer (see report.lua)
 
 
-def _run(cmd: list[str], cwd: Path, what: str, stage: str = "") -> None:
-    env = {**os.environ, "DXREPORT_GUARD": guard_token(), STAGE_ENV: stage}  # never the caller's stage
+def _run(cmd: list[str], cwd: Path, what: str, stage: str = "", env_extra: dict | None = None) -> None:
+    env = {**os.environ, "DXREPORT_GUARD": guard_token(), STAGE_ENV: stage, **(env_extra or {})}  # never the caller's stage
     proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RenderError(f"{what} thất bại (mã {proc.returncode}): {proc.stderr.strip()[:2000]}")
@@ -212,6 +213,7 @@ def _to_cache(cache_dir: Path | None, key: str, source: Path, media_names: list[
 
 
 MEDIA_REF = re.compile(r"\(media/([0-9a-f]{20}\.(?:png|svg))\)")
+MEDIA_NAME = re.compile(r"^[0-9a-f]{20}\.(?:png|svg)$")
 
 
 _FENCE = re.compile(r"^(:{3,})", re.M)
@@ -362,10 +364,15 @@ def _lower_priority(nice: int) -> None:
 
 
 def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
-                  nice: int = 0, writers: int = 3) -> list[Path]:
+                  nice: int = 0, writers: int = 3, one_process: bool = False) -> list[Path]:
     """Join the chapters' Markdown under a title block; write HTML, DOCX and PDF (via typst).
     `nice` > 0 runs the writers at a lower priority (each in its own short-lived thread);
-    `writers` is how many run at once (each pandoc holds the whole document in memory)."""
+    `writers` is how many run at once (each pandoc holds the whole document in memory).
+
+    `one_process` (a batch, where other reports keep the cores busy): one pandoc reads the
+    document once and writes every format (`templates/write.lua`), a third less work than a
+    parse and three writers each reading the parsed document again, but one writer after
+    another. The outputs are the same (tested)."""
     pandoc = pandoc_path()
     workdir.mkdir(parents=True, exist_ok=True)
     front = "\n".join([
@@ -407,36 +414,63 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
 
     parsed = None  # the future of parse(), set below
 
-    def html() -> Path:
-        out = workdir / f"{OUTPUT_NAME}.html"
-        style = workdir / "report-style.html"
-        css = "\n".join((TEMPLATES_DIR / name).read_text(encoding="utf-8") for name in ("report.css", "form.css"))
-        style.write_text("<style>\n" + css + "\n</style>\n", encoding="utf-8")
-        parsed.result()
-        # Written without --embed-resources (which re-reads the whole page to inline it, as much
-        # again as writing it): the only resources are the build's own figures, inlined below.
-        _run(written + ["-t", "html5", "-s", "--wrap=none",
-                        "-H", str(style), "-M", f"pagetitle={escape.plain(meta.title)} – {escape.plain(meta.subtitle)}",
-                        "-o", str(out)], workdir, "pandoc (HTML)")
+    style_html = "<style>\n" + "\n".join((TEMPLATES_DIR / name).read_text(encoding="utf-8")
+                                          for name in ("report.css", "form.css")) + "\n</style>\n"
+    pagetitle = f"{escape.plain(meta.title)} – {escape.plain(meta.subtitle)}"
+    reference = official.reference_docx(doc) if doc is not None else None
+    paths = {"html": workdir / f"{OUTPUT_NAME}.html", "docx": workdir / f"{OUTPUT_NAME}.docx",
+             "typst": workdir / f"{OUTPUT_NAME}.typ", "pdf": workdir / f"{OUTPUT_NAME}.pdf"}
+
+    def typst_setup() -> tuple[list[Path], dict[str, str]]:
+        """The PDF's font folders and the template's variables (the decree's serif, the draft mark)."""
+        if doc is None:
+            return [font_dir()], {}
+        fonts, family, _warning = official.serif_font_dirs()
+        return fonts, {"mainfont": family, **({"draft": "true"} if doc.draft else {})}
+
+    def html_done(out: Path) -> Path:
         embed_figures(out, workdir)
         return out
 
-    def docx() -> Path:
-        out = workdir / f"{OUTPUT_NAME}.docx"
-        extra = ["--reference-doc", str(official.reference_docx(doc))] if doc is not None else []
-        parsed.result()
-        _run(written + ["--lua-filter", str(FILTER), "-t", "docx"] + extra + ["-o", str(out)], workdir,
-             "pandoc (DOCX)", stage="write")
+    def docx_done(out: Path) -> Path:
         if doc is not None:
             official.dash_bullets(out)
         if doc is not None and doc.draft:
             official.mark_docx_draft(out)
         return out
 
-    def pdf() -> Path:
+    def compile_pdf(typ: Path, fonts: list[Path]) -> Path:
         import typst
 
-        typ = workdir / f"{OUTPUT_NAME}.typ"
+        out = paths["pdf"]
+        try:
+            typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(f) for f in fonts],
+                          ignore_system_fonts=True)
+        except Exception as exc:  # typst raises its own error types
+            raise RenderError(typst_error_message(exc)) from None
+        return out
+
+    def html() -> Path:
+        out = paths["html"]
+        style = workdir / "report-style.html"
+        style.write_text(style_html, encoding="utf-8")
+        parsed.result()
+        # Written without --embed-resources (which re-reads the whole page to inline it, as much
+        # again as writing it): the only resources are the build's own figures, inlined below.
+        _run(written + ["-t", "html5", "-s", "--wrap=none", "-H", str(style), "-M", f"pagetitle={pagetitle}",
+                        "-o", str(out)], workdir, "pandoc (HTML)")
+        return html_done(out)
+
+    def docx() -> Path:
+        out = paths["docx"]
+        extra = ["--reference-doc", str(reference)] if reference is not None else []
+        parsed.result()
+        _run(written + ["--lua-filter", str(FILTER), "-t", "docx"] + extra + ["-o", str(out)], workdir,
+             "pandoc (DOCX)", stage="write")
+        return docx_done(out)
+
+    def pdf() -> Path:
+        typ = paths["typst"]
         source = None  # the parsed document, unless the chapters were converted to typst already
         if includes_ready:
             includes = "\n".join(f'#include "{p.with_suffix(".typ").name}"' for p in parts)
@@ -446,23 +480,38 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
             if doc is not None:
                 source.write_text(front + official.body(doc, parts, lambda p: official.typst_include(p.with_suffix(".typ")),
                                                         meta.sources_markdown), encoding="utf-8")
-        fonts, extra = [font_dir()], []
-        if doc is not None:
-            fonts, family, _warning = official.serif_font_dirs()
-            extra = ["-V", f"mainfont={family}"] + (["-V", "draft=true"] if doc.draft else [])
+        fonts, variables = typst_setup()
+        extra = [arg for key, value in variables.items() for arg in ("-V", f"{key}={value}")]
         to_typst = ["-t", "typst", "--template", str(TEMPLATES_DIR / "report.typ"), "-o", str(typ)] + extra
         if source is not None:
             _run([pandoc, str(source)] + common[2:] + to_typst, workdir, "pandoc (typst)")
         else:  # figure paths stay paths: typst reads the files itself, under `root`
             parsed.result()
             _run(written + to_typst, workdir, "pandoc (typst)", stage="write")
-        out = workdir / f"{OUTPUT_NAME}.pdf"
-        try:
-            typst.compile(str(typ), output=str(out), root=str(workdir), font_paths=[str(f) for f in fonts],
-                          ignore_system_fonts=True)
-        except Exception as exc:  # typst raises its own error types
-            raise RenderError(typst_error_message(exc)) from None
-        return out
+        return compile_pdf(typ, fonts)
+
+    if one_process:
+        _lower_priority(nice)
+        fonts, variables = typst_setup()
+        media = sorted(f"media/{p.name}" for p in (workdir / "media").glob("*") if MEDIA_NAME.match(p.name))
+        outputs_cfg = {
+            "html": {"format": "html5", "path": str(paths["html"]), "standalone": True, "wrap": "wrap-none",
+                     "variables": {"header-includes": style_html}, "meta": {"pagetitle": pagetitle}},
+            "docx": {"format": "docx", "path": str(paths["docx"]), "media": True,
+                     **({"reference_doc": str(reference)} if reference is not None else {})},
+            "pdf": {"format": "typst", "path": str(paths["typst"]), "variables": variables,
+                    "template_file": str(TEMPLATES_DIR / "report.typ")},
+        }
+        config = workdir / "write.json"
+        config.write_text(json.dumps({"markdown": str(joined), "filter": str(FILTER), "toc": doc is None,
+                                      "media": media, "outputs": [outputs_cfg[f] for f in formats]},
+                                     ensure_ascii=False), encoding="utf-8")
+        # the DOCX's creation time as the sandboxed command line writes it (none), so the bytes
+        # depend on the document alone
+        _run([pandoc, "lua", str(WRITER), str(config)], workdir, "pandoc (báo cáo)", env_extra={"SOURCE_DATE_EPOCH": "0"})
+        done = {"html": lambda: html_done(paths["html"]), "docx": lambda: docx_done(paths["docx"]),
+                "pdf": lambda: compile_pdf(paths["typst"], fonts)}
+        return _publish([done[f]() for f in formats], out_dir)
 
     jobs = {"html": html, "docx": docx, "pdf": pdf}
 
@@ -477,6 +526,10 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
             parsed = pool.submit(lambda: (_lower_priority(nice), parse())[1])
         futures = [pool.submit(job, f) for f in formats]
         outputs = [f.result() for f in futures]
+    return _publish(outputs, out_dir)
+
+
+def _publish(outputs: list[Path], out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     published = []
     for path in outputs:
