@@ -592,7 +592,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
             # in a batch the writers yield the cores to the kernels running the next period
             result.files = render.render_pandoc(parts, work, meta, formats, tmp, nice=5 if batch is not None else 0,
                                                 writers=1 if batch is not None else 3,
-                                                one_process=batch is not None)
+                                                one_process=batch is not None,
+                                                references=paths.cache_dir / "references")
         else:
             result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
     result.phases["render"] = time.perf_counter() - clock

@@ -483,6 +483,32 @@ def mark_docx_draft(path: Path) -> None:
     document.save(str(path))
 
 
+def draft_reference(reference: Path, store: Path) -> Path:
+    """The reference document with 'DỰ THẢO' in its headers (`mark_docx_draft`), made once per
+    reference document and kept in `store` by its bytes: pandoc takes a report's headers from
+    its reference, so a draft gets the mark without opening every report it writes."""
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+
+    digest = hashlib.sha256(reference.read_bytes() + DRAFT_MARK.encode("utf-8"))
+    digest.update(Path(__file__).read_bytes())  # this code marks it
+    target = store / f"du-thao-{digest.hexdigest()[:24]}.docx"
+    if target.exists():
+        return target
+    store.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(delete=False, dir=store, prefix=".", suffix=".docx") as handle:
+        tmp = Path(handle.name)
+    try:
+        shutil.copyfile(reference, tmp)
+        mark_docx_draft(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
 def dash_bullets(path: Path) -> None:
     """Bulleted lists with the dash administrative documents use, not Word's symbol bullets."""
     import shutil
@@ -503,7 +529,9 @@ def dash_bullets(path: Path) -> None:
             data = source.read(item.filename)
             if item.filename == "word/numbering.xml":
                 data = re.sub(r"<w:lvl .*?</w:lvl>", dash, data.decode("utf-8"), flags=re.S).encode("utf-8")
-            target.writestr(item, data)
+            # figures are compressed already: stored as they are, not deflated again
+            target.writestr(item, data, compress_type=zipfile.ZIP_STORED if item.filename.startswith("word/media/")
+                            else zipfile.ZIP_DEFLATED)
     shutil.move(str(tmp), str(path))
 
 

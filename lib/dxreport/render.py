@@ -364,7 +364,8 @@ def _lower_priority(nice: int) -> None:
 
 
 def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
-                  nice: int = 0, writers: int = 3, one_process: bool = False) -> list[Path]:
+                  nice: int = 0, writers: int = 3, one_process: bool = False,
+                  references: Path | None = None) -> list[Path]:
     """Join the chapters' Markdown under a title block; write HTML, DOCX and PDF (via typst).
     `nice` > 0 runs the writers at a lower priority (each in its own short-lived thread);
     `writers` is how many run at once (each pandoc holds the whole document in memory).
@@ -372,7 +373,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
     `one_process` (a batch, where other reports keep the cores busy): one pandoc reads the
     document once and writes every format (`templates/write.lua`), a third less work than a
     parse and three writers each reading the parsed document again, but one writer after
-    another. The outputs are the same (tested)."""
+    another. The outputs are the same (tested). `references`: where the draft variant of a
+    reference document is kept (`official.draft_reference`); the working folder by default."""
     pandoc = pandoc_path()
     workdir.mkdir(parents=True, exist_ok=True)
     front = "\n".join([
@@ -418,6 +420,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
                                           for name in ("report.css", "form.css")) + "\n</style>\n"
     pagetitle = f"{escape.plain(meta.title)} – {escape.plain(meta.subtitle)}"
     reference = official.reference_docx(doc) if doc is not None else None
+    if reference is not None and doc.draft:  # the draft mark comes with the reference's headers
+        reference = official.draft_reference(reference, references or workdir / "references")
     paths = {"html": workdir / f"{OUTPUT_NAME}.html", "docx": workdir / f"{OUTPUT_NAME}.docx",
              "typst": workdir / f"{OUTPUT_NAME}.typ", "pdf": workdir / f"{OUTPUT_NAME}.pdf"}
 
@@ -435,8 +439,6 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
     def docx_done(out: Path) -> Path:
         if doc is not None:
             official.dash_bullets(out)
-        if doc is not None and doc.draft:
-            official.mark_docx_draft(out)
         return out
 
     def compile_pdf(typ: Path, fonts: list[Path]) -> Path:
