@@ -299,6 +299,9 @@ class ScreenReport:
 
 _ALIGN = re.compile(r"text-align:\s*(right|center)")
 _DATA_URI = re.compile(r"^data:image/(png|svg\+xml|jpeg);base64,(.*)$", re.S)
+# a figure's data URI as an image's source (text cannot hold ` src="`: pandoc writes `&quot;`)
+_SRC_DATA_URI = re.compile(r'(?<=\ssrc=")data:image/(?:png|svg\+xml|jpeg);base64,[A-Za-z0-9+/=\s]+(?=")')
+_BLOB = "hinh-tam-"  # stands for a figure's data URI while the page is parsed
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
@@ -341,7 +344,16 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
     tables that scroll in their own box with `scope` on every header cell, figures as files."""
     from bs4 import BeautifulSoup, Comment
 
-    soup = BeautifulSoup(report_html, "html.parser")
+    # The figures' bytes (data URIs, most of the page) are set aside before the page is parsed
+    # and taken back by their images below: the parser need not walk through them.
+    blobs: dict[str, str] = {}
+
+    def set_aside(match: re.Match) -> str:
+        key = f"{_BLOB}{len(blobs)}"
+        blobs[key] = match.group(0)
+        return key
+
+    soup = BeautifulSoup(_SRC_DATA_URI.sub(set_aside, report_html), "html.parser")
     body = soup.body or soup
     for tag in body.find_all(["script", "style", "link", "meta", "noscript", "iframe", "object", "embed",
                               "base", "form", "input", "button", "textarea", "select"]):
@@ -397,7 +409,7 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
 
     result = ScreenReport("")
     for img in body.find_all("img"):
-        src = str(img.get("src", ""))
+        src = blobs.get(str(img.get("src", "")), str(img.get("src", "")))
         match = _DATA_URI.match(src)
         if match:
             raw = base64.b64decode(match.group(2))
