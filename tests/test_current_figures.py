@@ -156,3 +156,16 @@ def test_overview_and_appendix_do_not_present_old_figures_as_the_periods():
     cells = " ".join(plain(t) for t in sections.appendix_targets(appendix) if isinstance(t, Table))
     assert "(31/8/2023; số liệu cũ)" in cells  # the result gives the old figure's date once …
     assert "Chưa có số liệu (chỉ có số liệu cũ)" in cells and "cũ (tính đến" not in cells  # … not the verdict
+
+
+def test_the_scorecard_names_each_plan_once():
+    """A target citing two plans ("09-NQ/TU; 586/KH-UBND") beside targets of one of them: the
+    source line names 586/KH-UBND once, not "09-NQ/TU; 586/KH-UBND, 586/KH-UBND"."""
+    ch = open_chapter("tong-quan", "nghe-an", "2025")
+    plans = {p.strip() for i in ch.target_items() for p in str(i.plan).split(";")}
+    assert {"09-NQ/TU", "586/KH-UBND"} <= plans  # the real data has the joint citation
+    _, blocks = sections.scorecard(ch)
+    figure, table = blocks[1], blocks[2]
+    for line in (figure.source, table.source):
+        cited = re.split(r"mục tiêu của |Mục tiêu: ", line, maxsplit=1)[1].split(", ")
+        assert len(cited) == len(set(cited)) and "586/KH-UBND" in cited and "09-NQ/TU" in cited, line

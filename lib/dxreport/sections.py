@@ -270,7 +270,8 @@ def scorecard(ch: Chapter) -> tuple[pd.DataFrame, list]:
     for v in used:
         shown[v] = [fmt.number(x, 0) for x in table[v]]
     shown["Tổng"] = [fmt.number(x, 0) for x in total]
-    plans = ", ".join(dict.fromkeys(i.plan for i in items))
+    # a target may cite several plans ("09-NQ/TU; 586/KH-UBND"): each plan named once
+    plans = ", ".join(dict.fromkeys(part.strip() for i in items for part in str(i.plan).split(";") if part.strip()))
     for group, row in table.iterrows():
         ch.shown.append((f"muc_tieu/{group}", f"{int(row.get(selection.MET, 0))}/{int(total[group])}"))
     return table, [
