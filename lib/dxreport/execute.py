@@ -8,7 +8,8 @@ concurrently. On purpose:
 - transport: on POSIX the kernels talk over IPC (Unix sockets) in a private 0700 folder of the
   pool, not over TCP: nothing on the machine can connect to them, ipykernel has no reason to warn
   "Kernel is running over TCP without encryption", and no two kernels can be handed the same
-  endpoint, so starts need no lock and run in parallel. The folder (connection files, sockets) is
+  endpoint, so starts need no lock and run in parallel. The folder (connection files, sockets,
+  and `charts/`, where the pool's kernels share the charts they draw: `charts.STORE_ENV`) is
   removed when the pool closes; a folder left by a build that was killed is removed by the next
   one. Elsewhere (Windows) TCP with CurveZMQ encryption where jupyter_client offers it, and kernel
   starts serialised under a file lock (Jupyter's free-port race);
