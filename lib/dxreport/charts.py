@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from . import fmt  # noqa: E402
+from .data_env import CHART_STORE_ENV  # noqa: E402
 
 PALETTE = {
     "main": "#1f5b99",
@@ -190,7 +191,7 @@ def changes(labels: list[str], values: list[float], texts: list[str], xlabel: st
 # lives as long as the pool: a chart one kernel drew is read there by the others. The pool's
 # kernels run the same code, and the folder goes with the pool, so nothing outlives the code
 # or data it was drawn from.
-STORE_ENV = "DXREPORT_CHART_STORE"
+STORE_ENV = CHART_STORE_ENV
 MEMO_LIMIT = 64 * 1024 * 1024
 _MEMO: "OrderedDict[str, bytes]" = OrderedDict()
 _memo_size = 0

@@ -9,7 +9,7 @@ concurrently. On purpose:
   pool, not over TCP: nothing on the machine can connect to them, ipykernel has no reason to warn
   "Kernel is running over TCP without encryption", and no two kernels can be handed the same
   endpoint, so starts need no lock and run in parallel. The folder (connection files, sockets,
-  and `charts/`, where the pool's kernels share the charts they draw: `charts.STORE_ENV`) is
+  and `charts/`, where the pool's kernels share the charts they draw: `data_env.CHART_STORE_ENV`) is
   removed when the pool closes; a folder left by a build that was killed is removed by the next
   one. Elsewhere (Windows) TCP with CurveZMQ encryption where jupyter_client offers it, and kernel
   starts serialised under a file lock (Jupyter's free-port race);
@@ -80,11 +80,8 @@ def fresh_namespace() -> None:
         gc.collect = collect
 
 
-CHART_STORE_ENV = "DXREPORT_CHART_STORE"  # charts.STORE_ENV, without importing matplotlib here
-
-
 def _kernel_env(root: Path, validated: str, charts: Path | None = None) -> dict:
-    from .data_env import VALIDATED_ENV
+    from .data_env import CHART_STORE_ENV, VALIDATED_ENV
 
     env = dict(os.environ)
     env.pop(CHART_STORE_ENV, None)  # only a pool's own folder, never one inherited

@@ -420,7 +420,7 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
                                           for name in ("report.css", "form.css")) + "\n</style>\n"
     pagetitle = f"{escape.plain(meta.title)} – {escape.plain(meta.subtitle)}"
     reference = official.reference_docx(doc) if doc is not None else None
-    if reference is not None and doc.draft:  # the draft mark comes with the reference's headers
+    if reference is not None and doc.draft and "docx" in formats:  # the mark comes with the reference's headers
         reference = official.draft_reference(reference, references or workdir / "references")
     paths = {"html": workdir / f"{OUTPUT_NAME}.html", "docx": workdir / f"{OUTPUT_NAME}.docx",
              "typst": workdir / f"{OUTPUT_NAME}.typ", "pdf": workdir / f"{OUTPUT_NAME}.pdf"}
