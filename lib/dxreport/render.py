@@ -152,9 +152,21 @@ def guard_token() -> str:
 STAGE_ENV = "DXREPORT_STAGE"  # "write": the filter only hands figure files to a writer (see report.lua)
 
 
+# pandoc's Haskell runtime: an old generation sized for a whole report (-O), so reading and
+# writing it does not stop for a dozen major collections of a heap that never exceeds a few
+# tens of MiB: about a tenth less CPU per pandoc run. A GHCRTS the user set is kept; a pandoc
+# linked without RTS options refuses the variable, and is then run without it.
+PANDOC_RTS = "-O64m"
+_RTS_REFUSED = "RTS options"
+
+
 def _run(cmd: list[str], cwd: Path, what: str, stage: str = "", env_extra: dict | None = None) -> None:
-    env = {**os.environ, "DXREPORT_GUARD": guard_token(), STAGE_ENV: stage, **(env_extra or {})}  # never the caller's stage
+    env = {"GHCRTS": PANDOC_RTS, **os.environ, "DXREPORT_GUARD": guard_token(), STAGE_ENV: stage,
+           **(env_extra or {})}  # never the caller's stage
     proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
+    if proc.returncode != 0 and _RTS_REFUSED in proc.stderr and env.get("GHCRTS") == PANDOC_RTS:
+        del env["GHCRTS"]
+        proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RenderError(f"{what} thất bại (mã {proc.returncode}): {proc.stderr.strip()[:2000]}")
 
