@@ -349,6 +349,27 @@ def test_an_official_report_without_a_toc_gets_one_from_its_parts_and_chapters()
     assert soup.find("h1", class_="title").get_text() == "BÁO CÁO – Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023"
 
 
+def test_links_to_headings_named_in_vietnamese_keep_their_address():
+    """pandoc names a heading by its words ('i.-kết-quả'); the page is rewritten with lxml, whose
+    HTML writer percent-encodes such links. The table of contents and the links in the text
+    must name the heading exactly as its id does, and text that looks like a link stays text."""
+    html_text = ('<html><head><title>Báo cáo</title></head><body>'
+                 '<h1 id="i.-kết-quả">I. KẾT QUẢ</h1><h2 id="hạ-tầng-số">1. Hạ tầng số</h2>'
+                 '<p>Xem <a href="#hạ-tầng-số">mục Hạ tầng số</a>; chữ href="#giả" vẫn là chữ &amp; &lt;b&gt;.</p>'
+                 '</body></html>')
+    report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), Path("."), False, None)
+    page = screen_report(html_text, report).html
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, "html.parser")
+    ids = {tag["id"] for tag in soup.find_all(id=True)}
+    hrefs = [a["href"] for a in soup.find_all("a") if a["href"].startswith("#") and a["href"] != "#noi-dung"]
+    assert "#i.-kết-quả" in hrefs and "#hạ-tầng-số" in hrefs
+    assert all(h[1:] in ids for h in hrefs), hrefs
+    assert "%E1" not in page and "dxreport-uri" not in page
+    assert 'chữ href="#giả" vẫn là chữ &amp; &lt;b&gt;.' in page
+
+
 # ------------------------------------------------------------------------------ figure data
 
 

@@ -310,39 +310,95 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _toc_from_headings(soup, body):
+def _text(element) -> str:
+    """An element's text with its whitespace collapsed (what a screen reader says)."""
+    return " ".join(" ".join(element.itertext()).split())
+
+
+_URI_ATTRS = ("href", "src")
+
+
+def _inner_html(element) -> str:
+    """An element's content as HTML: its text, then each child with the text after it.
+
+    libxml2 percent-encodes non-ASCII characters in links when it writes HTML (`#kết-quả`
+    becomes `#k%E1%BA%BFt-qu%E1%BA%A3`); the addresses are written back as they were read."""
+    import secrets
+
+    from lxml import html as lxml_html
+
+    nonce, kept = secrets.token_hex(8), {}
+    for child in element.iter():
+        for attr in _URI_ATTRS:
+            value = child.get(attr)
+            if value is not None and not value.isascii():
+                token = f"dxreport-uri-{nonce}-{len(kept)}"
+                kept[token] = value
+                child.set(attr, token)
+    text = html.escape(element.text or "", quote=False) + "".join(
+        lxml_html.tostring(child, encoding="unicode", method="html", with_tail=True) for child in element)
+    for token, value in kept.items():
+        text = text.replace(f'="{token}"', f'="{html.escape(value)}"', 1)
+    for child in element.iter():  # the tree is left as it was
+        for attr in _URI_ATTRS:
+            value = child.get(attr)
+            if value is not None and value in kept:
+                child.set(attr, kept[value])
+    return text
+
+
+def _detach(element) -> None:
+    """Take `element` out of the tree; the text after it stays where it was."""
+    parent = element.getparent()
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    element.tail = None
+    parent.remove(element)
+
+
+def _add_class(element, name: str) -> None:
+    classes = (element.get("class") or "").split()
+    element.set("class", " ".join([*classes, name]))
+
+
+def _toc_from_headings(body):
     """A nav of the report's level-1 and level-2 headings (parts I–IV and appendices, chapters),
     or None when the report has no headings with ids."""
-    nav = soup.new_tag("nav")
-    top = soup.new_tag("ul")
+    from lxml import etree
+
+    nav = etree.Element("nav")
+    top = etree.SubElement(nav, "ul")
     current = None
-    for heading in body.find_all(["h1", "h2"]):
+    for heading in body.iter("h1", "h2"):
         if not heading.get("id"):
             continue
-        item = soup.new_tag("li")
-        link = soup.new_tag("a", href=f"#{heading['id']}")
-        link.string = " ".join(heading.get_text(" ").split())
-        item.append(link)
-        if heading.name == "h1" or current is None:
+        item = etree.Element("li")
+        link = etree.SubElement(item, "a", href=f"#{heading.get('id')}")
+        link.text = _text(heading)
+        if heading.tag == "h1" or current is None:
             top.append(item)
             current = item
         else:
             sub = current.find("ul")
             if sub is None:
-                sub = soup.new_tag("ul")
-                current.append(sub)
+                sub = etree.SubElement(current, "ul")
             sub.append(item)
-    if not top.find("li"):
-        return None
-    nav.append(top)
-    return nav
+    return nav if len(top) else None
 
 
 def screen_report(report_html: str, report: Report, sources: dict[str, str] | None = None) -> ScreenReport:
     """The built report's HTML made for a screen: the site's own head (no inline style, no
     script), a header with the downloads, a skip link, a side table of contents on wide screens,
-    tables that scroll in their own box with `scope` on every header cell, figures as files."""
-    from bs4 import BeautifulSoup, Comment
+    tables that scroll in their own box with `scope` on every header cell, figures as files.
+
+    The page is read with lxml's HTML parser and changed in place: a report page is a few
+    hundred kilobytes and a site has many, and a pure-Python tree cost ten times as much."""
+    from lxml import etree
+    from lxml import html as lxml_html
 
     # The figures' bytes (data URIs, most of the page) are set aside before the page is parsed
     # and taken back by their images below: the parser need not walk through them.
@@ -353,109 +409,118 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
         blobs[key] = match.group(0)
         return key
 
-    soup = BeautifulSoup(_SRC_DATA_URI.sub(set_aside, report_html), "html.parser")
-    body = soup.body or soup
-    for tag in body.find_all(["script", "style", "link", "meta", "noscript", "iframe", "object", "embed",
-                              "base", "form", "input", "button", "textarea", "select"]):
-        tag.decompose()
-    for comment in body.find_all(string=lambda s: isinstance(s, Comment)):
-        comment.extract()
-    title_block = body.find("header", id="title-block-header")
+    parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    doc = lxml_html.document_fromstring(_SRC_DATA_URI.sub(set_aside, report_html).encode("utf-8"), parser=parser)
+    body = doc.find("body")
+    if body is None:
+        body = doc
+    for tag in list(body.iter("script", "style", "link", "meta", "noscript", "iframe", "object", "embed",
+                              "base", "form", "input", "button", "textarea", "select")):
+        if tag.getparent() is not None:
+            _detach(tag)
+    title_block = body.find(".//header[@id='title-block-header']")
     if title_block is not None:
-        title_block.extract()
-    toc = body.find("nav", id="TOC")
+        _detach(title_block)
+    toc = body.find(".//nav[@id='TOC']")
     if toc is not None:
-        toc.extract()
+        _detach(toc)
     else:  # the official form has no table of contents: one is made from the parts and chapters
-        toc = _toc_from_headings(soup, body)
+        toc = _toc_from_headings(body)
 
-    for tag in body.find_all(True):
-        style = tag.attrs.pop("style", None)
+    for tag in list(body.iterdescendants(etree.Element)):
+        style = tag.attrib.pop("style", None)
         if style:
             align = _ALIGN.search(style)
             if align:
-                tag["class"] = list(tag.get("class", [])) + [{"right": "can-phai", "center": "can-giua"}[align.group(1)]]
-        for attr in [a for a in tag.attrs if a.lower().startswith("on") or a in ("width", "height", "align")]:
-            del tag[attr]
-        if tag.name == "a":
-            href = str(tag.get("href", ""))
+                _add_class(tag, {"right": "can-phai", "center": "can-giua"}[align.group(1)])
+        for attr in [a for a in tag.attrib if a.lower().startswith("on") or a in ("width", "height", "align")]:
+            del tag.attrib[attr]
+        if tag.tag == "a":
+            href = tag.get("href", "")
             if href and not href.startswith("#"):
-                tag.unwrap()  # nothing leaves the site; the address stays as text
+                tag.drop_tag()  # nothing leaves the site; the address stays as text
 
-    for colgroup in body.find_all("colgroup"):
-        colgroup.decompose()
+    for colgroup in list(body.iter("colgroup")):
+        _detach(colgroup)
 
-    for n, table in enumerate(body.find_all("table"), start=1):
-        if table.find_parent("table") is not None:
+    for n, table in enumerate(list(body.iter("table")), start=1):
+        if next(table.iterancestors("table"), None) is not None:
             continue
-        for th in table.find_all("th"):
+        for th in table.iter("th"):
             if not th.get("scope"):
-                th["scope"] = "col" if th.find_parent("thead") is not None else "row"
-        for tr in table.find_all("tr"):
-            if tr.find_parent("thead") is not None:
+                th.set("scope", "col" if next(th.iterancestors("thead"), None) is not None else "row")
+        for tr in table.iter("tr"):
+            if next(tr.iterancestors("thead"), None) is not None:
                 continue
-            first = tr.find(["td", "th"])
-            if first is not None and first.name == "td" and "can-phai" not in first.get("class", []):
-                first.name = "th"  # the label of the row
-                first["scope"] = "row"
-        caption = table.find("caption")
-        wrapper = soup.new_tag("div", attrs={"class": "bang-cuon", "role": "region", "tabindex": "0"})
+            first = next(tr.iter("td", "th"), None)
+            if first is not None and first.tag == "td" and "can-phai" not in (first.get("class") or "").split():
+                first.tag = "th"  # the label of the row
+                first.set("scope", "row")
+        caption = next(table.iter("caption"), None)
+        wrapper = etree.Element("div")
+        wrapper.set("class", "bang-cuon")
+        wrapper.set("role", "region")
+        wrapper.set("tabindex", "0")
         if caption is not None:
-            caption["id"] = caption.get("id") or f"bang-{n}"
-            wrapper["aria-labelledby"] = caption["id"]
+            caption.set("id", caption.get("id") or f"bang-{n}")
+            wrapper.set("aria-labelledby", caption.get("id"))
         else:
-            wrapper["aria-label"] = f"Bảng {n}"
-        table.wrap(wrapper)
+            wrapper.set("aria-label", f"Bảng {n}")
+        wrapper.tail, table.tail = table.tail, None
+        table.getparent().replace(table, wrapper)
+        wrapper.append(table)
 
     result = ScreenReport("")
-    for img in body.find_all("img"):
-        src = blobs.get(str(img.get("src", "")), str(img.get("src", "")))
+    for img in list(body.iter("img")):
+        src = blobs.get(img.get("src", ""), img.get("src", ""))
         match = _DATA_URI.match(src)
         if match:
             raw = base64.b64decode(match.group(2))
             ext = {"png": "png", "svg+xml": "svg", "jpeg": "jpg"}[match.group(1)]
             name = f"{hashlib.sha256(raw).hexdigest()[:16]}.{ext}"
             result.images[name] = raw
-            img["src"] = f"{FIGURE_FOLDER}/{name}"
+            img.set("src", f"{FIGURE_FOLDER}/{name}")
             size = _png_size(raw)
             if size:
-                img["width"], img["height"] = str(size[0]), str(size[1])
+                img.set("width", str(size[0]))
+                img.set("height", str(size[1]))
         elif src and not src.startswith(f"{FIGURE_FOLDER}/"):
-            img.decompose()  # an image from elsewhere is never loaded
+            _detach(img)  # an image from elsewhere is never loaded
             continue
         for attr in ("role", "aria-label"):
-            img.attrs.pop(attr, None)
-        figure = img.find_parent("figure")
-        caption = figure.find("figcaption") if figure is not None else None
-        shown = decode_figure_data(str(img.attrs.pop(DATA_ATTR, "") or ""))  # goes to open data, not the page
+            img.attrib.pop(attr, None)
+        figure = next(img.iterancestors("figure"), None)
+        caption = next(figure.iter("figcaption"), None) if figure is not None else None
+        caption_text = _text(caption) if caption is not None else ""
+        shown = decode_figure_data(img.attrib.pop(DATA_ATTR, "") or "")  # goes to open data, not the page
         if shown is not None and caption is not None:
             from .opendata import ReportTable
 
-            result.figure_tables[img["src"].split("/")[-1]] = ReportTable(
-                len(result.figure_tables) + 1, " ".join(caption.get_text(" ").split()),
-                [shown["header"], *shown["rows"]], 1, shown["source"])
-        alt = " ".join(str(img.get("alt", "")).split())
+            result.figure_tables[img.get("src").split("/")[-1]] = ReportTable(
+                len(result.figure_tables) + 1, caption_text, [shown["header"], *shown["rows"]], 1, shown["source"])
+        alt = " ".join(img.get("alt", "").split())
         if not alt and caption is not None:
-            alt = " ".join(caption.get_text(" ").split())
-        img["alt"] = alt or "Hình minh họa của báo cáo"
-        if caption is not None and " ".join(caption.get_text(" ").split()) == img["alt"]:
-            caption["aria-hidden"] = "true"  # the alt text already says it
+            alt = caption_text
+        img.set("alt", alt or "Hình minh họa của báo cáo")
+        if caption is not None and caption_text == img.get("alt"):
+            caption.set("aria-hidden", "true")  # the alt text already says it
         elif caption is not None:
-            caption.attrs.pop("aria-hidden", None)
-        img["loading"] = "lazy"
-        result.figures.append((img["src"].split("/")[-1], img["alt"]))
+            caption.attrib.pop("aria-hidden", None)
+        img.set("loading", "lazy")
+        result.figures.append((img.get("src").split("/")[-1], img.get("alt")))
 
-    page_title = " ".join((soup.title.get_text(" ") if soup.title is not None else "").split())
-    title_html = title_block.decode_contents() if title_block is not None else \
+    title_element = doc.find(".//title")
+    page_title = _text(title_element) if title_element is not None else ""
+    title_html = _inner_html(title_block) if title_block is not None else \
         f'<h1 class="title">{_esc(_cap(page_title) if page_title else report.period.label_vi)}</h1>'
     toc_side, toc_small = "", ""
     if toc is not None:
-        heading = toc.find(["h2", "h1"])
+        heading = next(toc.iter("h2", "h1"), None)
         if heading is not None:
-            heading.decompose()
-        for a in toc.find_all("a"):
-            a.attrs.pop("id", None)
-        links = toc.decode_contents().strip()
+            _detach(heading)
+        for a in toc.iter("a"):
+            a.attrib.pop("id", None)
+        links = _inner_html(toc).strip()
         toc_side = (f'<nav class="muc-luc-ben" aria-labelledby="muc-luc-ben">\n'
                     f'<h2 id="muc-luc-ben">Mục lục</h2>\n{links}\n</nav>')
         toc_small = (f'<details class="muc-luc-gon">\n<summary>Mục lục</summary>\n'
@@ -465,14 +530,13 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
              f'<li><a href="{OUTPUT_NAME}.pdf">Tải PDF</a></li>\n'
              f'<li><a href="{OUTPUT_NAME}.docx">Tải DOCX</a></li>\n'
              f'<li><a href="{DATA_FOLDER}/index.html">Dữ liệu mở (CSV, XLSX)</a></li>\n</ul>\n</nav>')
-    content = body.decode_contents().strip()
+    content = _inner_html(body).strip()
     draft_note = (f'<p class="ghi-chu-du-thao"><strong>{DRAFT}</strong>: báo cáo chưa được phê duyệt chính thức; '
                   'số liệu và nội dung có thể còn thay đổi.</p>\n') if report.draft else ""
     body_html = (f'{toc_small}\n<div class="bo-cuc">\n{toc_side}\n'
                  f'<main id="noi-dung" tabindex="-1" class="bao-cao">\n'
                  f'<header id="title-block-header">\n{title_html}\n</header>\n{draft_note}{content}\n</main>\n</div>')
-    title = soup.title.get_text(" ") if soup.title is not None else report.period.label_vi
-    title = " ".join(title.split())
+    title = page_title or report.period.label_vi
     result.html = page(title, body_html, 2,
                        [("Trang chủ", "index.html"), (f"Tỉnh {report.province_name}", f"{report.province}/index.html"),
                         (_cap(report.period.label_vi), None)], "trang-bao-cao", tools)
