@@ -119,7 +119,7 @@ def test_csv_and_xlsx_neutralise_hostile_cells_and_keep_numbers(tmp_path):
     assert written[-2] == ["Thuê bao", "3.348.092"]
     assert opendata.read_csv(path) == rows
 
-    book_path = opendata.write_xlsx([table], ["bang-1-1.csv"], tmp_path / "bang.xlsx",
+    book_path = opendata.write_xlsx([table], tmp_path / "bang.xlsx",
                                     [["Tệp", "Số dòng"], ["=evil()", "3"]])
     book = load_workbook(book_path)
     assert book.sheetnames == ["Từ điển dữ liệu", "Bảng 1.1"]

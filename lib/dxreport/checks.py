@@ -149,28 +149,15 @@ def neutralise(value):
 
 def write_check_sheet(data, province: str, period: periods.Period | str, folder: str | Path) -> Path:
     """Write the sheet into `folder` as an .xlsx workbook; returns its path."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from . import xlsx
 
     frame = check_sheet(data, province, period)
     chosen = periods.parse(period) if isinstance(period, str) else period
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Kiểm tra số liệu"
-    sheet.append([f"Kiểm tra số liệu nội bộ: tỉnh {data.province_name(province)}, {chosen.label_vi} "
-                  "(không công bố, không đính kèm báo cáo)"])
-    sheet.append(COLUMNS)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    for record in frame.itertuples(index=False):
-        sheet.append([neutralise(v) for v in record])
-    for column, width in zip("ABCDEFGH", (18, 45, 24, 22, 12, 22, 45, 90)):
-        sheet.column_dimensions[column].width = width
-    wrap = Alignment(wrap_text=True, vertical="top")  # one style object shared by every cell
-    for row in sheet.iter_rows(min_row=3):
-        for cell in row:
-            cell.alignment = wrap
-    sheet.freeze_panes = "A3"
+    title = (f"Kiểm tra số liệu nội bộ: tỉnh {data.province_name(province)}, {chosen.label_vi} "
+             "(không công bố, không đính kèm báo cáo)")
+    rows = [[title], list(COLUMNS)] + [[neutralise(v) for v in record] for record in frame.itertuples(index=False)]
+    sheet = xlsx.Sheet("Kiểm tra số liệu", rows, bold={2}, wrap_from=3, widths=[18, 45, 24, 22, 12, 22, 45, 90],
+                       freeze=3)
     path = Path(folder) / FILE_NAME
-    book.save(path)
+    xlsx.write(path, [sheet])
     return path

@@ -293,27 +293,14 @@ def describe_columns(table: ReportTable) -> list[ColumnInfo]:
     return infos
 
 
-def write_xlsx(tables: list[ReportTable], names: list[str], path: Path, dictionary: list[list[str]]) -> Path:
+def write_xlsx(tables: list[ReportTable], path: Path, dictionary: list[list[str]]) -> Path:
     """One workbook: a dictionary sheet first, then one sheet per table (header row first)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from . import xlsx
 
-    book = Workbook()
-    sheet = book.active
     used: set[str] = set()
-    sheet.title = _sheet_title("Từ điển dữ liệu", used)
-    for row in dictionary:
-        sheet.append([xlsx_value(cell) for cell in row])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for table, name in zip(tables, names):
-        ws = book.create_sheet(_sheet_title(table.label, used))
-        for row in table.rows:
-            ws.append([xlsx_value(cell) for cell in row])
-        for r in range(1, table.header_rows + 1):
-            for cell in ws[r]:
-                cell.font = Font(bold=True)
-    book.properties.creator = ""
-    book.properties.lastModifiedBy = ""
-    book.save(str(path))
-    return path
+    sheets = [xlsx.Sheet(_sheet_title("Từ điển dữ liệu", used), [[xlsx_value(cell) for cell in row] for row in dictionary],
+                         bold={1})]
+    for table in tables:
+        sheets.append(xlsx.Sheet(_sheet_title(table.label, used), [[xlsx_value(cell) for cell in row] for row in table.rows],
+                                 bold=set(range(1, table.header_rows + 1))))
+    return xlsx.write(path, sheets)

@@ -610,7 +610,7 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
             f'<tbody>\n{col_rows}\n</tbody>\n</table>\n</div>\n'
             + (f'<p>Nguồn:</p>\n<ul>{src_html}</ul>\n' if src_html else '<p>Nguồn: không ghi.</p>\n')
             + '</section>')
-    opendata.write_xlsx(tables, names, folder / XLSX_NAME, dictionary)
+    opendata.write_xlsx(tables, folder / XLSX_NAME, dictionary)
     figure_items = "\n".join(
         f'<li><a href="../{FIGURE_FOLDER}/{_esc(name)}">{_esc(alt)}</a>'
         + (f' · số liệu của hình: <a href="{_esc(figure_csv[name])}">{_esc(figure_csv[name])}</a>' if name in figure_csv else "")
