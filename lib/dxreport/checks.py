@@ -54,7 +54,7 @@ def check_sheet(data, province: str, period: periods.Period | str, close_days: i
             "Giá trị": narrative.figure_text(o, counts.get(o.indicator_id, "")), "Nguồn": o.source, "Ghi chú": note,
         })
 
-    observations = [Obs.from_row(r) for _, r in obs.iterrows()]
+    observations = [Obs.from_row(r) for r in obs.to_dict("records")]  # a Series per row cost most of the sheet
     bases = obs["as_of_basis"].tolist() if "as_of_basis" in obs.columns else [""] * len(obs)
     for o, basis in zip(observations, bases):
         if o.note or basis:
