@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from dxreport import periods, sections, selection
@@ -169,3 +170,25 @@ def test_the_scorecard_names_each_plan_once():
     for line in (figure.source, table.source):
         cited = re.split(r"mục tiêu của |Mục tiêu: ", line, maxsplit=1)[1].split(", ")
         assert len(cited) == len(set(cited)) and "586/KH-UBND" in cited and "09-NQ/TU" in cited, line
+
+
+def test_chapters_of_one_period_share_its_tables_and_never_another_periods(data_dir):
+    """The tables a chapter derives from the data, the province and the period are kept on the
+    data: the next chapter of the same period reuses them; another period or province gets its
+    own, and only the two most recent periods are kept."""
+    first = open_chapter("ha-tang-so", "nghe-an", "2025-Q4", data_dir)
+    second = open_chapter("nhan-luc-so", "nghe-an", "2025-Q4", data_dir)
+    assert first.data is second.data
+    assert second._series_index() is first._series_index()
+    assert second.targets() is first.targets()
+    assert set(first.targets()["province"]) == {"nghe-an"}
+    series = first._series_index()
+    other_period = open_chapter("ha-tang-so", "nghe-an", "2024", data_dir)
+    assert other_period._series_index() is not series
+    assert other_period._series_index()[0]["as_of"].max() <= pd.Timestamp("2024-12-31")
+    other_province = open_chapter("ha-tang-so", "ha-tinh", "2025-Q4", data_dir)
+    assert set(other_province.targets()["province"]) <= {"ha-tinh"}
+    assert len(first.data._derived) == first.data.DERIVED_PERIODS  # Nghệ An 2025-Q4, the oldest, went
+    assert ("nghe-an", first.period.start, first.period.end) not in first.data._derived
+    again = open_chapter("ha-tang-so", "nghe-an", "2025-Q4", data_dir)
+    assert again.latest("bts") == first.latest("bts")  # computed anew, the same figure

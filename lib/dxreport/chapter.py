@@ -108,6 +108,12 @@ class Chapter:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def _shared(self, name, compute):
+        """Like `_once`, for tables that depend only on the data, the province and the period:
+        kept on the data (`Data.derived`), so the other chapters of the period run in the same
+        kernel reuse them."""
+        return self.data.derived((self.province, self.period.start, self.period.end), name, compute)
+
     # -- identity ---------------------------------------------------------------------------
     @property
     def number(self) -> int:
@@ -173,7 +179,7 @@ class Chapter:
 
     # -- data access ------------------------------------------------------------------------
     def indicator(self, indicator_id: str) -> pd.Series:
-        return self._once("indicators", lambda: self.data.indicators.set_index("indicator_id")).loc[indicator_id]
+        return self._shared("indicators", lambda: self.data.indicators.set_index("indicator_id")).loc[indicator_id]
 
     def _series_index(self) -> tuple[pd.DataFrame, dict, object]:
         """Observations up to the period's end sorted by date (stable), the row positions of each
@@ -185,7 +191,7 @@ class Chapter:
             positions = obs.groupby(["province", "indicator_id", "breakdown"], sort=False).indices if len(obs) else {}
             return obs, positions, obs["as_of"].to_numpy()
 
-        return self._once("series", index)
+        return self._shared("series", index)
 
     def _row(self, position: int) -> dict:
         """Row `position` of the sorted observations as {column: value}, the values `iloc` would
@@ -195,7 +201,7 @@ class Chapter:
             obs = self._series_index()[0]
             return {name: obs[name].tolist() for name in obs.columns}
 
-        cols = self._once("series-columns", columns)
+        cols = self._shared("series-columns", columns)
         return {name: values[position] for name, values in cols.items()}
 
     def _series(self, province: str, indicator_id: str, breakdown: str) -> pd.DataFrame:
@@ -216,7 +222,7 @@ class Chapter:
             found = positions.get(key)
             return None if found is None else selection.Obs.from_row(self._row(found[-1]))
 
-        return self._once(("latest", key), compute)
+        return self._shared(("latest", key), compute)
 
     def previous(self, obs):
         if obs is None:
@@ -271,7 +277,7 @@ class Chapter:
                 out.setdefault((prov, ind), {})[breakdown] = None
             return out
 
-        return list(self._once("breakdowns", index).get((province or self.province, indicator_id), {}))
+        return list(self._shared("breakdowns", index).get((province or self.province, indicator_id), {}))
 
     def targets(self, pillars: list[str] | None = None) -> pd.DataFrame:
         """Targets of this province in force for the period: plan issued before its end (a plan
@@ -284,7 +290,7 @@ class Chapter:
             issued = rows["plan"].map(self.plan_issued)
             return rows[issued.isna() | (issued < pd.Timestamp(self.until))]
 
-        rows = self._once("targets", in_force)
+        rows = self._shared("targets", in_force)
         if pillars is not None:
             pillar = rows["indicator_id"].map(self.data.indicators.set_index("indicator_id")["pillar"])
             rows = rows[pillar.isin(pillars)]
@@ -307,7 +313,7 @@ class Chapter:
             rows = rows[rows["as_of"] <= pd.Timestamp(self.until)].sort_values("as_of", kind="stable")
             return {t: r for t, r in zip(rows["target_id"], (r for _, r in rows.iterrows()))}
 
-        return self._once("assessments", index).get(target_id)
+        return self._shared("assessments", index).get(target_id)
 
     def evaluate(self, target: pd.Series) -> selection.Evaluation:
         """`selection.verdict` for this period, on this chapter's indexed observations."""
@@ -345,7 +351,7 @@ class Chapter:
         key = (indicator_id, breakdown)
 
         def row():
-            first, positions = self._once("target_for", index)
+            first, positions = self._shared("target_for", index)
             found = positions.get(key)
             return None if found is None else first.iloc[found]
 

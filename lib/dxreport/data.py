@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -200,6 +201,31 @@ class Data:
         for unit_id, name in zip(self.provinces["unit_id"], self.provinces["name_vi"]):
             names.setdefault(unit_id, name)
         return names
+
+    # Derived tables of one province and period (observations up to its end, the targets in
+    # force...), kept for the periods most recently asked: a kernel runs the chapters of one
+    # period one after another, and each chapter built the same indexes again. Two periods, as a
+    # site's kernel may start the next period's chapters before the last of this one.
+    DERIVED_PERIODS = 2
+
+    @cached_property
+    def _derived(self) -> "OrderedDict[tuple, dict]":
+        return OrderedDict()
+
+    def derived(self, scope: tuple, name, compute):
+        """`compute()` once per (scope, name) while `scope` is among the most recent scopes; the
+        tables are never changed after loading, so what was computed from them stays true. The
+        caller must not change what it gets back."""
+        memo = self._derived.get(scope)
+        if memo is None:
+            memo = self._derived[scope] = {}
+            while len(self._derived) > self.DERIVED_PERIODS:
+                self._derived.popitem(last=False)
+        else:
+            self._derived.move_to_end(scope)
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]
 
     def province_name(self, province: str) -> str:
         name = self._province_names.get(province)
