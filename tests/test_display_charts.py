@@ -114,7 +114,9 @@ def test_pandoc_reads_each_display_object_once_as_its_markdown(tmp_path):
     """Lab shows the HTML of a table or a paragraph; pandoc's ipynb reader, writing Markdown,
     picks the `text/markdown` of the same output: one table, one figure, never both forms."""
     import nbformat
-    from IPython.core.formatters import DisplayFormatter
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import display
+    from IPython.utils.capture import capture_output
 
     from dxreport.render import chapter_markdown, prepare
 
@@ -123,8 +125,10 @@ def test_pandoc_reads_each_display_object_once_as_its_markdown(tmp_path):
     fig = Figure.from_matplotlib(charts.bars(pd.DataFrame({"l": ["a"], "v": [1.0]}), "l", "v", "%"), "Hình 1.1", "Hình thử")
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("")
-    formatter = DisplayFormatter()
-    cell.outputs = [nbformat.v4.new_output("display_data", data=formatter.format(obj)[0]) for obj in (table, text)]
+    InteractiveShell.instance()
+    with capture_output() as captured:
+        display(table, text)  # what a kernel publishes for them
+    cell.outputs = [nbformat.v4.new_output("display_data", data=out.data) for out in captured.outputs]
     cell.outputs += [nbformat.v4.new_output("display_data", data=d, metadata=m) for d, m in fig.outputs()]
     nb.cells = [nbformat.v4.new_markdown_cell("# Chương"), cell]
     nbformat.write(nb, str(tmp_path / "raw.ipynb"))
@@ -132,3 +136,29 @@ def test_pandoc_reads_each_display_object_once_as_its_markdown(tmp_path):
     assert md.count("Bảng 1\\.1\\. Thử") == 1 and md.count("<b>") == 0 and "\\<b\\>A\\<\\/b\\>" in md
     assert md.count("^[ghi chú") == 1
     assert md.count("![Hình 1\\.1\\. Hình thử](media/") == 1 and md.count("Hình thử") == 1
+
+
+def test_text_lists_and_tables_show_as_ipythons_formatters_would_show_them():
+    """Text, Bullets and Table publish their representations directly; a notebook gets the same
+    output IPython's formatters make of them: plain text, HTML, Markdown, no metadata."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    shell = InteractiveShell.instance()
+    frame = pd.DataFrame({"Chỉ tiêu": ["Tốc độ <b>di động</b>", "Tỷ lệ\r\nhộ"], "Giá trị": ["72,05%", "3.348.092"]})
+    objects = [Text("Câu <script>", Note("ghi chú"), Sentence("Câu hai.")), Text("dòng\r\nhai\n"),
+               Bullets(["một", Text("hai", Note("n"))]),
+               Table(frame, "Bảng 2.1", "Chú thích *đậm*", "Nguồn A")]
+    for obj in objects:
+        expected = {}
+        for kind, formatter in shell.display_formatter.formatters.items():
+            value = formatter(obj)
+            if value is not None:
+                expected[kind] = value
+        with capture_output() as captured:
+            from IPython.display import display
+
+            display(obj)
+        (shown,) = captured.outputs
+        assert shown.data == expected and set(expected) == {"text/plain", "text/html", "text/markdown"}
+        assert not shown.metadata

@@ -179,7 +179,10 @@ class Chapter:
 
     # -- data access ------------------------------------------------------------------------
     def indicator(self, indicator_id: str) -> pd.Series:
-        return self._shared("indicators", lambda: self.data.indicators.set_index("indicator_id")).loc[indicator_id]
+        def row():
+            return self._shared("indicators", lambda: self.data.indicators.set_index("indicator_id")).loc[indicator_id]
+
+        return self._shared(("indicator", indicator_id), row)
 
     def _series_index(self) -> tuple[pd.DataFrame, dict, object]:
         """Observations up to the period's end sorted by date (stable), the row positions of each

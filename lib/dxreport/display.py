@@ -116,7 +116,23 @@ def _notes_html(notes: list[str]) -> str:
     return f"<ol style='font-size:smaller;margin-top:0.2em'>{items}</ol>"
 
 
-class Text:
+class _Shown:
+    """Shown in a notebook as exactly the three representations the report and JupyterLab read:
+    Markdown (the report), HTML (the notebook), plain text. Published directly instead of
+    through IPython's formatters, which ask every object for ten formats it does not have;
+    the output is the same (tested), and a chapter shows a hundred such objects."""
+
+    def _ipython_display_(self) -> None:
+        from IPython import get_ipython
+        from IPython.display import publish_display_data
+
+        shell = get_ipython()
+        plain = shell.display_formatter.formatters["text/plain"](self) if shell is not None else repr(self)
+        publish_display_data({"text/plain": plain, "text/html": self._repr_html_(),
+                              "text/markdown": self._repr_markdown_()})
+
+
+class Text(_Shown):
     """A paragraph of plain text. Parts: `str` (escaped), `Sentence`, `Note`, `Emph`, `Text`."""
 
     def __init__(self, *parts):
@@ -151,7 +167,7 @@ class Text:
         return self.plain
 
 
-class Bullets:
+class Bullets(_Shown):
     """A bullet list; each item is a paragraph (`str`, `Sentence` or `Text`)."""
 
     def __init__(self, items):
@@ -310,7 +326,7 @@ class Figure:
 
 
 @dataclass
-class Table:
+class Table(_Shown):
     frame: pd.DataFrame
     label: str  # "Bảng 2.1"
     caption: str
