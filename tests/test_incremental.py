@@ -260,6 +260,23 @@ def test_a_site_of_two_periods_starts_its_kernels_once(tmp_path, monkeypatch):
     for code in ("2023-Q2", "2023-Q3"):
         assert (result.out / "nghe-an" / code / "index.html").is_file()
         assert (root / "outputs" / "nghe-an" / code / "bao-cao.pdf").is_file()
+    # the kernels boot before the data is read only when a chapter will run: not for a site whose
+    # chapters are all cached, again for one whose chapter code changed
+    from dxreport.build import executes
+    from dxreport.cache import data_hash
+    from dxreport.files import data_files
+    from dxreport.paths import project
+
+    paths, data = project(root), data_hash(data_files(root / "data"))
+    assert not executes(paths, [("nghe-an", "2023-Q2"), ("nghe-an", "2023-Q3")], data)
+    assert executes(paths, [("nghe-an", "2023-Q4")], data)
+    again = build_site(["nghe-an"], ["2023-Q2", "2023-Q3"], root=root, progress=False)
+    assert len(started) == 1 and all(r.skipped for r in again.reports)
+    chapter = root / "notebooks" / CHAPTER
+    nb = nbformat.read(str(chapter), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1"))
+    nbformat.write(nb, str(chapter))
+    assert executes(paths, [("nghe-an", "2023-Q2")], data)
 
 
 @pytest.mark.e2e

@@ -294,6 +294,29 @@ def _progress_mode(progress) -> str:
     return progress
 
 
+def chapter_keys(chapter_paths: list[Path], province: str, period_code: str, code: str, data: str,
+                 cells: dict[Path, str] | None = None) -> dict[str, str]:
+    """Each chapter's cache key. A chapter's outputs depend on its code, the parameters, the
+    package and the data; its prose changes only what is rendered, so the render key also covers
+    each whole notebook. `cells`: the notebooks' `cache.code_cells_hash`, when already known."""
+    policy = repr(periods.Policy.from_env())
+    return {nb.name: cache.key("chapter", (cells or {}).get(nb) or cache.code_cells_hash(nb), province, period_code,
+                               code, data, policy)
+            for nb in chapter_paths}
+
+
+def executes(paths: ProjectPaths, plan: list[tuple[str, str]], data: str) -> bool:
+    """Whether building the reports of `plan` ([(province, period code)]) would run a chapter:
+    one of them has a chapter whose executed notebook is not in the cache. Hashes only."""
+    chapter_paths = notebooks(paths)
+    code = cache.code_hash(paths)
+    cells = {nb: cache.code_cells_hash(nb) for nb in chapter_paths}
+    kept = paths.cache_dir / "chapters"
+    return any(not (kept / f"{key}.ipynb").is_file()
+               for province, period_code in plan
+               for key in chapter_keys(chapter_paths, province, period_code, code, data, cells).values())
+
+
 def build(province: str = "nghe-an", period: str | None = None, formats: tuple[str, ...] = FORMATS,
           engine: str = "auto", data_dir: str | Path | None = None, workers: int = 2, force: bool = False,
           progress: bool | str = True, root: str | Path | None = None, batch: Batch | None = None) -> BuildResult:
@@ -325,11 +348,7 @@ def build(province: str = "nghe-an", period: str | None = None, formats: tuple[s
     code = cache.code_hash(paths)
     data = cache.data_hash(data_files(folder))
     params = {"province": province, "period": chosen.code, "data_dir": _data_dir_param(paths, folder)}
-    # a chapter's outputs depend on its code, the parameters, the package and the data; its
-    # prose changes only what is rendered, so the render key also covers each whole notebook
-    keys = {nb.name: cache.key("chapter", cache.code_cells_hash(nb), province, chosen.code, code, data,
-                              repr(periods.Policy.from_env()))
-            for nb in chapter_paths}
+    keys = chapter_keys(chapter_paths, province, chosen.code, code, data)
     texts = {nb.name: cache.notebook_hash(nb) for nb in chapter_paths}
     from .official import inputs_hash
 

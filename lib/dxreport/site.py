@@ -861,12 +861,11 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     kernels, the ones before render (`build.RENDERS` at once) and their pages are written into
     the staging folder, so at most 2 + RENDERS reports are ever held in memory, however many
     periods the site has."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .build import RENDERS, Batch, build
+    from . import cache
+    from .build import Batch, executes
     from .data import load
     from .errors import ProvinceError
-    from .paths import FORMATS
+    from .files import data_files
 
     log = log or (lambda _msg: None)
     paths = project(root)
@@ -883,13 +882,30 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     if future:
         raise SiteError(f"Kỳ {', '.join(future)} chưa kết thúc; trang chỉ xuất bản các kỳ đã kết thúc.")
 
-    data = load(folder)
     plan: list[tuple[str, periods.Period]] = []
     for slug in chosen_provinces:
         wanted = asked or default_periods(folder, slug, today)
         plan += [(slug, p) for p in dict.fromkeys(wanted)]
-    if not plan:
-        raise SiteError("Không có kỳ báo cáo nào có số liệu để xuất bản.")
+    with Batch(paths, workers, periods=len(plan)) as batch:
+        data_hash = cache.data_hash(data_files(folder))
+        if plan and executes(paths, [(slug, p.code) for slug, p in plan], data_hash):
+            # the kernels boot (imports, about a second of CPU each) while this process imports
+            # pandas and reads and checks the data; they run nothing before a build has validated
+            # it. A site whose chapters are all cached starts none.
+            batch.pool(data_hash)
+        data = load(folder)
+        if not plan:
+            raise SiteError("Không có kỳ báo cáo nào có số liệu để xuất bản.")
+        return _build_site(paths, folder, out_dir, data, plan, chosen_provinces, batch, workers, progress, log)
+
+
+def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, periods.Period]],
+                chosen_provinces: list[str], batch, workers: int, progress: bool,
+                log: Callable[[str], None]) -> SiteResult:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .build import RENDERS, build
+    from .paths import FORMATS
 
     writer = SiteWriter(data, out_dir, secrets=[str(paths.root), str(folder)], lock_dir=paths.cache_dir)
 
@@ -913,7 +929,7 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     from . import charts  # noqa: F401
 
     plt.switch_backend("Agg")
-    with writer, Batch(paths, workers, periods=len(plan)) as batch, ThreadPoolExecutor(max_workers=2 + RENDERS) as pipeline:
+    with writer, ThreadPoolExecutor(max_workers=2 + RENDERS) as pipeline:
         # the trend pages need only the periods, known now: written while the first period runs
         trends = pipeline.submit(writer.trends, [Report(slug, names[slug], period, Path()) for slug, period in plan])
         futures = [pipeline.submit(one, i, slug, period) for i, (slug, period) in enumerate(plan, start=1)]
