@@ -44,7 +44,7 @@ RESET_TAG = "dxreport-reset"
 # The chapters' code is not the analyst's history: kept in memory, not in ~/.ipython (as nbclient
 # does for the kernels it starts itself), and no SQLite file shared by concurrent kernels.
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
-WARMUP_CODE = "import dxreport.chapter, dxreport.sections, dxreport.charts, dxreport.display"
+WARMUP_CODE = "import dxreport.execute as _x; _x.warm_up()"
 USE_IPC = os.name == "posix"
 RUNTIME_PREFIX = "dxreport-kernels-"
 ABORT_JOIN = 10.0
@@ -78,6 +78,26 @@ def fresh_namespace() -> None:
         get_ipython().reset(new_session=True)
     finally:
         gc.collect = collect
+
+
+def warm_up() -> None:
+    """Run in each kernel as it starts, while the build validates its data: import what the
+    chapters use, then settle the kernel for many short cells. The objects of those imports
+    (pandas, matplotlib, IPython: most of the heap) live as long as the kernel, so they are moved
+    out of the collector's reach (`gc.freeze`) and each full collection scans only what the
+    chapters made. ipykernel's logger is at DEBUG behind a WARNING handler (traitlets' default),
+    so each message built a log record nobody reads; it is set to WARNING, what is shown."""
+    import gc
+    import logging
+
+    import dxreport.chapter  # noqa: F401
+    import dxreport.charts  # noqa: F401
+    import dxreport.display  # noqa: F401
+    import dxreport.sections  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    logging.getLogger("IPKernelApp").setLevel(logging.WARNING)
 
 
 def _kernel_env(root: Path, validated: str, charts: Path | None = None) -> dict:
