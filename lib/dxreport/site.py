@@ -725,18 +725,15 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
     obs = data.observations[data.observations["province"] == slug]
     targets = data.targets[data.targets["province"] == slug]
     indicators = data.indicators.set_index("indicator_id")
-    keys: list[tuple[str, str]] = []
-    for _, t in targets.iterrows():
-        key = (t["indicator_id"], t["breakdown"])
-        if key not in keys:
-            keys.append(key)
+    keys: list[tuple[str, str]] = list(dict.fromkeys(zip(targets["indicator_id"], targets["breakdown"])))
     bins = [pd.Timestamp(p.end) for p in cols]
     for indicator_id, rows in obs[obs["breakdown"] == ""].groupby("indicator_id", sort=False):
         seen = {next((i for i, end in enumerate(bins) if day <= end), None) for day in rows["as_of"]}
         seen.discard(None)
         if len(seen) >= 2 and (indicator_id, "") not in keys:
             keys.append((indicator_id, ""))
-    by_key = {key: rows for key, rows in obs.groupby(["indicator_id", "breakdown"], sort=False)}
+    # row positions of each (indicator, breakdown): only the keys shown become frames
+    by_key = obs.groupby(["indicator_id", "breakdown"], sort=False).indices if len(obs) else {}
     empty = obs.iloc[:0]
     pillar_names = dict(zip(data.pillars["pillar"], data.pillars["name_vi"]))
     pillar_order = dict(zip(data.pillars["pillar"], data.pillars["order"]))
@@ -748,21 +745,23 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
             continue
         ind = indicators.loc[indicator_id]
         its_targets = targets[(targets["indicator_id"] == indicator_id) & (targets["breakdown"] == breakdown)]
-        latest = _latest_at(by_key.get((indicator_id, breakdown), empty), [p.end for p in cols])
+        target_rows = [t for _, t in its_targets.iterrows()]  # once, not once per period
+        positions = by_key.get((indicator_id, breakdown))
+        latest = _latest_at(empty if positions is None else obs.iloc[positions], [p.end for p in cols])
         if all(x is None for x in latest) and its_targets.empty:
             continue
         count += 1
         anchor = f"chi-tieu-{count}"
         title = ind["name_vi"] + (f" ({breakdown})" if breakdown else "")
         target_items = []
-        for i, (_, t) in enumerate(its_targets.iterrows(), start=1):
+        for i, t in enumerate(target_rows, start=1):
             due = f", hạn {_day(t['target_date'].date())}" if not pd.isna(t["target_date"]) else ""
             target_items.append(f"<li>Mục tiêu {i}: {_esc(t['text_vi'])} ({_esc(t['plan'])}{_esc(due)})</li>")
         head = "".join(f'<th scope="col">Đánh giá theo mục tiêu {i}</th>' for i in range(1, len(its_targets) + 1))
         body_rows = []
         for period, current in zip(cols, latest):
             verdicts = ""
-            for _, t in its_targets.iterrows():
+            for t in target_rows:
                 verdict = selection.evaluate_latest(t, current, period.end).status
                 verdicts += f"<td>{_esc(verdict)}</td>"
             when = _day(current.as_of) if current is not None else "—"
@@ -775,7 +774,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
         points = sorted((d, v) for d, v, _ in drawn)
         # figures printed to different precisions are not a trend (data/README.md, precision)
         if len({d for d, _ in points}) >= 2 and len({p for _, _, p in drawn}) == 1:
-            numeric = [t for _, t in its_targets.iterrows() if t["rule"] in _NUMERIC_RULES and not pd.isna(t["value"])]
+            numeric = [t for t in target_rows if t["rule"] in _NUMERIC_RULES and not pd.isna(t["value"])]
             target = float(numeric[0]["value"]) if numeric else None
             raw, alt, size = _trend_chart(title, points, ind["unit"], target)
             file_name = f"{anchor}.png"
