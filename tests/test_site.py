@@ -95,6 +95,24 @@ def test_neutralise_marks_hostile_text_and_keeps_numbers():
         assert opendata.restore(cell) == cell
 
 
+def test_tables_are_read_as_shown_breaks_nested_tables_and_the_right_source_line():
+    page = ("<html><body><script>var t = '<table><tr><td>x</td></tr></table>';</script>"
+            "<table><caption>Bảng 1.1. <b>Một</b></caption><thead><tr><th>A</th><th>B</th></tr></thead>"
+            "<tbody><tr><td>dòng<br>hai</td><td><span>c<br/>d</span></td></tr>"
+            "<tr><td><table><tr><td>trong</td><td>bảng</td></tr></table></td><td>  e   f </td></tr>"
+            "<tr></tr></tbody></table>"
+            "<div><p>Nguồn: <i>Sở</i> A</p><p>Nguồn: không phải của bảng</p></div>"
+            "<table><tr><td>g</td></tr></table><h2>Mục</h2><p>Nguồn: sau tiêu đề</p>"
+            "<table><tr><td>h</td></tr></table><p>Không phải nguồn</p><p>Nguồn: quá xa</p></body></html>")
+    first, second, third = opendata.extract_tables(page)
+    assert first.caption == "Bảng 1.1. Một" and first.header_rows == 1
+    assert first.rows == [["A", "B"], ["dòng hai", "c d"], ["trongbảng", "e f"], []]
+    assert first.source == "Sở A"
+    assert (second.number, second.rows, second.source) == (2, [["g"]], "")  # a heading came first
+    assert (third.rows, third.source) == ([["h"]], "")  # only the first paragraph after a table
+    assert opendata.extract_tables("") == [] and opendata.extract_tables("<p>Nguồn: x</p>") == []
+
+
 def test_tables_are_read_with_caption_rows_and_source():
     tables = opendata.extract_tables(report_html())
     assert len(tables) == 1

@@ -327,7 +327,8 @@ class Chapter:
             return selection.verdict(target, obs, self.period.start, self.until,
                                      self.assessment(target["target_id"]), self.policy)
 
-        return self._once(("evaluate", target["target_id"]), compute)
+        # the overview, the pillar's chapter and the appendix judge the same targets
+        return self._shared(("evaluate", target["target_id"], self.policy), compute)
 
     def target_items(self, pillars: list[str] | None = None) -> list[TargetItem]:
         """The targets in force as their plans list them, one item per plan line, in file order."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -98,117 +97,64 @@ class ReportTable:
         return self.rows[self.header_rows:]
 
 
-class _TableParser(HTMLParser):
-    """Collects every top-level <table>: caption, rows of cell text, and the 'Nguồn:' paragraph
-    that follows it. Tolerant of unclosed cells and rows, as browsers are."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables: list[ReportTable] = []
-        self._table: ReportTable | None = None
-        self._depth = 0  # nested tables are read as text of their cell
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
-        self._caption: list[str] | None = None
-        self._in_head = False
-        self._after: ReportTable | None = None  # the last table closed, waiting for its source line
-        self._para: list[str] | None = None
-        self._skip = 0  # inside <script>/<style>
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
-            self._skip += 1
-            return
-        if tag == "table":
-            self._depth += 1
-            if self._depth == 1:
-                self._table = ReportTable(len(self.tables) + 1, "")
-                self._after = None
-            return
-        if self._depth > 1 or self._table is None:
-            if tag == "p" and self._table is None and self._after is not None:
-                self._para = []
-            elif tag in ("table", "figure", "h1", "h2", "h3", "h4", "h5", "h6"):
-                self._after = None
-            return
-        if tag == "caption":
-            self._caption = []
-        elif tag == "thead":
-            self._in_head = True
-        elif tag in ("tbody", "tfoot"):
-            self._in_head = False
-        elif tag == "tr":
-            self._close_row()
-            self._row = []
-        elif tag in ("td", "th"):
-            self._close_cell()
-            if self._row is None:
-                self._row = []
-            self._cell = []
-        elif tag == "br" and self._cell is not None:
-            self._cell.append(" ")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style"):
-            self._skip = max(0, self._skip - 1)
-            return
-        if tag == "table":
-            self._depth = max(0, self._depth - 1)
-            if self._depth == 0 and self._table is not None:
-                self._close_row()
-                self.tables.append(self._table)
-                self._after, self._table = self._table, None
-            return
-        if self._table is None:
-            if tag == "p" and self._para is not None:
-                text = normalise_space("".join(self._para))
-                if self._after is not None and text.startswith("Nguồn:"):
-                    self._after.source = text[len("Nguồn:"):].strip()
-                self._para, self._after = None, None
-            return
-        if self._depth > 1:
-            return
-        if tag == "caption" and self._caption is not None:
-            self._table.caption = normalise_space("".join(self._caption))
-            self._caption = None
-        elif tag in ("td", "th"):
-            self._close_cell()
-        elif tag == "tr":
-            self._close_row()
-        elif tag == "thead":
-            self._close_row()
-            self._in_head = False
-
-    def handle_data(self, data):
-        if self._skip:
-            return
-        if self._caption is not None:
-            self._caption.append(data)
-        elif self._cell is not None:
-            self._cell.append(data)
-        elif self._para is not None:
-            self._para.append(data)
-
-    def _close_cell(self):
-        if self._cell is not None and self._row is not None:
-            self._row.append(normalise_space("".join(self._cell)))
-        self._cell = None
-
-    def _close_row(self):
-        self._close_cell()
-        if self._row is not None and self._table is not None:
-            self._table.rows.append(self._row)
-            if self._in_head:
-                self._table.header_rows += 1
-        self._row = None
-
-
 def extract_tables(html_text: str) -> list[ReportTable]:
-    """Every table of an HTML page, as shown: caption, rows of cell text, source line."""
-    parser = _TableParser()
-    parser.feed(html_text)
-    parser.close()
-    return parser.tables
+    """Every table of an HTML page, as shown: caption, rows of cell text, source line.
+
+    A top-level table's rows are its own (a table inside a cell is that cell's text); a line
+    break in a cell is a space; rows inside <thead> are header rows; the source is the first
+    paragraph after the table, if it says "Nguồn:" and no table, figure or heading comes first.
+    Read with lxml's HTML parser (an html.parser state machine cost ten times as much, and a
+    site reads every report page)."""
+    from lxml import html as lxml_html
+
+    if not html_text.strip():
+        return []
+    parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    root = lxml_html.document_fromstring(html_text.encode("utf-8"), parser=parser)
+    for skipped in list(root.iter("script", "style")):
+        skipped.drop_tree()
+    tables: list[ReportTable] = []
+    for element in root.iter("table"):
+        if next(element.iterancestors("table"), None) is not None:
+            continue  # read as text of its cell
+        table = ReportTable(len(tables) + 1, "")
+        caption = element.find("caption")
+        if caption is not None:
+            table.caption = normalise_space("".join(caption.itertext()))
+        for row in element.iter("tr"):
+            if next(row.iterancestors("table")) is not element:
+                continue
+            cells = [_cell_text(cell) for cell in row if cell.tag in ("td", "th")]
+            table.rows.append(cells)
+            if next(row.iterancestors("thead", "tbody", "tfoot", "table")).tag == "thead":
+                table.header_rows += 1
+        for after in element.xpath("following::*"):  # the first paragraph after it, if no other block comes first
+            if after.tag == "p":
+                text = normalise_space("".join(after.itertext()))
+                if text.startswith("Nguồn:"):
+                    table.source = text[len("Nguồn:"):].strip()
+                break
+            if after.tag in ("table", "figure", "h1", "h2", "h3", "h4", "h5", "h6"):
+                break
+        tables.append(table)
+    return tables
+
+
+def _cell_text(cell) -> str:
+    """A cell's text as shown: a line break is a space; a table inside it is its text."""
+    parts = [cell.text or ""]
+
+    def walk(element, top: bool) -> None:
+        for child in element:
+            if child.tag == "br" and top:
+                parts.append(" ")
+            elif isinstance(child.tag, str):
+                parts.append(child.text or "")
+                walk(child, top and child.tag != "table")
+            parts.append(child.tail or "")
+
+    walk(cell, True)
+    return normalise_space("".join(parts))
 
 
 def file_names(tables: list[ReportTable]) -> list[str]:
