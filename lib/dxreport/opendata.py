@@ -97,6 +97,9 @@ class ReportTable:
         return self.rows[self.header_rows:]
 
 
+_BLOCKS = frozenset(("p", "table", "figure", "h1", "h2", "h3", "h4", "h5", "h6"))
+
+
 def extract_tables(html_text: str) -> list[ReportTable]:
     """Every table of an HTML page, as shown: caption, rows of cell text, source line.
 
@@ -105,39 +108,57 @@ def extract_tables(html_text: str) -> list[ReportTable]:
     paragraph after the table, if it says "Nguồn:" and no table, figure or heading comes first.
     Read with lxml's HTML parser (an html.parser state machine cost ten times as much, and a
     site reads every report page)."""
-    from lxml import html as lxml_html
+    from itertools import islice
+
+    from lxml import etree
 
     if not html_text.strip():
         return []
-    parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
-    root = lxml_html.document_fromstring(html_text.encode("utf-8"), parser=parser)
+    parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+    root = etree.fromstring(html_text.encode("utf-8"), parser)
+    if root is None:
+        return []
     for skipped in list(root.iter("script", "style")):
-        skipped.drop_tree()
+        _drop(skipped)
+    elements = list(root.iter())  # document order: an element's descendants follow it
     tables: list[ReportTable] = []
-    for element in root.iter("table"):
-        if next(element.iterancestors("table"), None) is not None:
-            continue  # read as text of its cell
+    i = 0
+    while i < len(elements):
+        element = elements[i]
+        if element.tag != "table":
+            i += 1
+            continue
         table = ReportTable(len(tables) + 1, "")
         caption = element.find("caption")
         if caption is not None:
             table.caption = normalise_space("".join(caption.itertext()))
         for row in element.iter("tr"):
             if next(row.iterancestors("table")) is not element:
-                continue
+                continue  # a table inside a cell is read as the cell's text
             cells = [_cell_text(cell) for cell in row if cell.tag in ("td", "th")]
             table.rows.append(cells)
             if next(row.iterancestors("thead", "tbody", "tfoot", "table")).tag == "thead":
                 table.header_rows += 1
-        for after in element.xpath("following::*"):  # the first paragraph after it, if no other block comes first
-            if after.tag == "p":
-                text = normalise_space("".join(after.itertext()))
-                if text.startswith("Nguồn:"):
-                    table.source = text[len("Nguồn:"):].strip()
-                break
-            if after.tag in ("table", "figure", "h1", "h2", "h3", "h4", "h5", "h6"):
-                break
+        i += sum(1 for _ in element.iter())  # past the table and everything in it
+        after = next((e for e in islice(elements, i, None) if e.tag in _BLOCKS), None)
+        if after is not None and after.tag == "p":
+            text = normalise_space("".join(after.itertext()))
+            if text.startswith("Nguồn:"):
+                table.source = text[len("Nguồn:"):].strip()
         tables.append(table)
     return tables
+
+
+def _drop(element) -> None:
+    """Remove an element and its content, keeping the text after it."""
+    parent = element.getparent()
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def _cell_text(cell) -> str:
