@@ -118,8 +118,7 @@ def extract_tables(html_text: str) -> list[ReportTable]:
     root = etree.fromstring(html_text.encode("utf-8"), parser)
     if root is None:
         return []
-    for skipped in list(root.iter("script", "style")):
-        _drop(skipped)
+    etree.strip_elements(root, "script", "style", with_tail=False)  # their text is not shown
     elements = list(root.iter())  # document order: an element's descendants follow it
     tables: list[ReportTable] = []
     i = 0
@@ -147,18 +146,6 @@ def extract_tables(html_text: str) -> list[ReportTable]:
                 table.source = text[len("Nguồn:"):].strip()
         tables.append(table)
     return tables
-
-
-def _drop(element) -> None:
-    """Remove an element and its content, keeping the text after it."""
-    parent = element.getparent()
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
 
 
 def _cell_text(cell) -> str:

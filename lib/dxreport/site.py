@@ -414,10 +414,8 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
     body = doc.find("body")
     if body is None:
         body = doc
-    for tag in list(body.iter("script", "style", "link", "meta", "noscript", "iframe", "object", "embed",
-                              "base", "form", "input", "button", "textarea", "select")):
-        if tag.getparent() is not None:
-            _detach(tag)
+    etree.strip_elements(body, "script", "style", "link", "meta", "noscript", "iframe", "object", "embed",
+                         "base", "form", "input", "button", "textarea", "select", with_tail=False)
     title_block = body.find(".//header[@id='title-block-header']")
     if title_block is not None:
         _detach(title_block)
