@@ -10,12 +10,35 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from functools import lru_cache
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal as _babel_decimal
 
 LOCALE = "vi_VN"
 MISSING = "Chưa có số liệu"
+
+
+# Babel formats a number or a date in tens of microseconds; a report prints the same ones many
+# times (a site of eight periods, the same dates and figures in every period). The results
+# are a pure function of the value and the pattern, kept per process.
+@lru_cache(maxsize=16384)
+def _cached_decimal(value, pattern: str) -> str:
+    return _babel_decimal(value, format=pattern, locale=LOCALE)
+
+
+def format_decimal(value, format: str, locale: str = LOCALE) -> str:  # noqa: A002 - Babel's name
+    if locale != LOCALE:
+        return _babel_decimal(value, format=format, locale=locale)
+    try:
+        return _cached_decimal(value, format)
+    except TypeError:  # a value that cannot be a key
+        return _babel_decimal(value, format=format, locale=locale)
+
+
+@lru_cache(maxsize=16384)
+def _day(value: date, pattern: str) -> str:
+    return format_date(value, pattern, locale=LOCALE)
 
 
 def _is_missing(value) -> bool:
@@ -60,7 +83,7 @@ def day(value: date | None) -> str:
     leading zero ('01/8/2022', '15/02/2023', '30/9/2023')."""
     if value is None or value != value:  # None or NaT
         return MISSING
-    return format_date(value, "dd/MM/yyyy" if value.month in (1, 2) else "dd/M/yyyy", locale=LOCALE)
+    return _day(value, "dd/MM/yyyy" if value.month in (1, 2) else "dd/M/yyyy")
 
 
 def with_unit(value, unit: str) -> str:
