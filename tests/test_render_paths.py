@@ -273,3 +273,21 @@ def test_the_pool_hands_its_kernels_a_store_of_its_own_and_takes_it_away(tmp_pat
     finally:
         pool.close()
     assert not store.exists()
+
+
+def test_a_writer_s_lines_arrive_as_printed_and_its_errors_still_fail_the_render(tmp_path):
+    """The one-process writer prints each file's path once the file is whole, and the PDF starts
+    compiling on that line: the lines come in order, a process that also fills its error stream
+    does not stall, and one that fails still raises with what it said."""
+    import sys
+
+    script = ("import sys\nsys.stderr.write('x' * 300000)\nfor i in range(3):\n    print(f'tệp-{i}', flush=True)\n"
+              "sys.exit(int(sys.argv[1]))")
+    seen: list[str] = []
+    render._run([sys.executable, "-c", script, "0"], tmp_path, "thử", on_line=seen.append)
+    assert seen == ["tệp-0", "tệp-1", "tệp-2"]
+    seen.clear()
+    with pytest.raises(RenderError) as err:
+        render._run([sys.executable, "-c", script.replace("'x' * 300000", "'hỏng rồi'"), "3"], tmp_path, "thử",
+                    on_line=seen.append)
+    assert seen == ["tệp-0", "tệp-1", "tệp-2"] and "thử thất bại (mã 3): hỏng rồi" in str(err.value)

@@ -31,6 +31,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import display, escape, notebook
 from .errors import RenderError
@@ -160,15 +161,32 @@ PANDOC_RTS = "-O64m"
 _RTS_REFUSED = "RTS options"
 
 
-def _run(cmd: list[str], cwd: Path, what: str, stage: str = "", env_extra: dict | None = None) -> None:
+def _run(cmd: list[str], cwd: Path, what: str, stage: str = "", env_extra: dict | None = None,
+         on_line: Callable[[str], None] | None = None) -> None:
+    """Run pandoc; `on_line` is called with each line it prints, as it prints it."""
     env = {"GHCRTS": PANDOC_RTS, **os.environ, "DXREPORT_GUARD": guard_token(), STAGE_ENV: stage,
            **(env_extra or {})}  # never the caller's stage
-    proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
-    if proc.returncode != 0 and _RTS_REFUSED in proc.stderr and env.get("GHCRTS") == PANDOC_RTS:
+    returncode, stderr = _call(cmd, cwd, env, on_line)
+    if returncode != 0 and _RTS_REFUSED in stderr and env.get("GHCRTS") == PANDOC_RTS:
         del env["GHCRTS"]
+        returncode, stderr = _call(cmd, cwd, env, on_line)
+    if returncode != 0:
+        raise RenderError(f"{what} thất bại (mã {returncode}): {stderr.strip()[:2000]}")
+
+
+def _call(cmd: list[str], cwd: Path, env: dict, on_line: Callable[[str], None] | None) -> tuple[int, str]:
+    if on_line is None:
         proc = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise RenderError(f"{what} thất bại (mã {proc.returncode}): {proc.stderr.strip()[:2000]}")
+        return proc.returncode, proc.stderr
+    with subprocess.Popen(cmd, cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as proc:
+        errors: list[str] = []
+        drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
+        drain.start()  # a full stderr pipe would stop pandoc while this thread waits on stdout
+        for line in proc.stdout:
+            on_line(line.rstrip("\n"))
+        drain.join()
+        return proc.wait(), "".join(errors)
 
 
 def _yaml_str(text: str) -> str:
@@ -516,16 +534,27 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
             "pdf": {"format": "typst", "path": str(paths["typst"]), "variables": variables,
                     "template_file": str(TEMPLATES_DIR / "report.typ")},
         }
+        # typst first: the PDF compiles while the same process writes HTML and DOCX (the writer
+        # prints each file's path once it is whole)
+        order = sorted(formats, key=lambda f: f != "pdf")
         config = workdir / "write.json"
         config.write_text(json.dumps({"markdown": str(joined), "filter": str(FILTER), "toc": doc is None,
-                                      "media": media, "outputs": [outputs_cfg[f] for f in formats]},
+                                      "media": media, "outputs": [outputs_cfg[f] for f in order]},
                                      ensure_ascii=False), encoding="utf-8")
-        # the DOCX's creation time as the sandboxed command line writes it (none), so the bytes
-        # depend on the document alone
-        _run([pandoc, "lua", str(WRITER), str(config)], workdir, "pandoc (báo cáo)", env_extra={"SOURCE_DATE_EPOCH": "0"})
-        done = {"html": lambda: html_done(paths["html"]), "docx": lambda: docx_done(paths["docx"]),
-                "pdf": lambda: compile_pdf(paths["typst"], fonts)}
-        return _publish([done[f]() for f in formats], out_dir)
+        pdf: list = []
+
+        def written(path: str) -> None:
+            if "pdf" in formats and path == str(paths["typst"]) and not pdf:
+                pdf.append(compiler.submit(lambda: (_lower_priority(nice), compile_pdf(paths["typst"], fonts))[1]))
+
+        with ThreadPoolExecutor(max_workers=1) as compiler:  # waits for the compile, whatever happens
+            # the DOCX's creation time as the sandboxed command line writes it (none), so the bytes
+            # depend on the document alone
+            _run([pandoc, "lua", str(WRITER), str(config)], workdir, "pandoc (báo cáo)",
+                 env_extra={"SOURCE_DATE_EPOCH": "0"}, on_line=written)
+            done = {"html": lambda: html_done(paths["html"]), "docx": lambda: docx_done(paths["docx"]),
+                    "pdf": lambda: (pdf[0] if pdf else compiler.submit(compile_pdf, paths["typst"], fonts)).result()}
+            return _publish([done[f]() for f in formats], out_dir)
 
     jobs = {"html": html, "docx": docx, "pdf": pdf}
 

@@ -7,6 +7,8 @@
 -- get the same options the command line gives them; the DOCX writer gets the build's own figure
 -- files in its media bag, the only files it needs. The configuration is a JSON file the build
 -- writes itself: paths of the build's working folder and templates, never text from the data.
+-- Each output's path is printed once the file is whole (the build compiles the PDF from the
+-- typst file while the other writers run).
 
 local config = pandoc.json.decode(io.open(arg[1], "rb"):read("a"), false)
 
@@ -63,4 +65,7 @@ for _, out in ipairs(config.outputs) do
   local handle = assert(io.open(out.path, "wb"))
   handle:write(result)
   handle:close()
+  -- the file is whole: the build may start on it (typst compiles the PDF meanwhile)
+  io.stdout:write(out.path, "\n")
+  io.stdout:flush()
 end
