@@ -179,10 +179,7 @@ class Chapter:
 
     # -- data access ------------------------------------------------------------------------
     def indicator(self, indicator_id: str) -> pd.Series:
-        def row():
-            return self._shared("indicators", lambda: self.data.indicators.set_index("indicator_id")).loc[indicator_id]
-
-        return self._shared(("indicator", indicator_id), row)
+        return self.data.indicator(indicator_id)
 
     def _series_index(self) -> tuple[pd.DataFrame, dict, object]:
         """Observations up to the period's end sorted by date (stable), the row positions of each

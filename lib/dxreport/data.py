@@ -234,8 +234,14 @@ class Data:
             raise ProvinceError(f"Tỉnh {province!r} không có trong dữ liệu. Các tỉnh hợp lệ: {valid}.")
         return name
 
+    @cached_property
+    def _indicator_rows(self) -> dict[str, pd.Series]:
+        """indicator_id -> its row, made once: chapters look indicators up hundreds of times."""
+        indexed = self.indicators.set_index("indicator_id")
+        return {key: indexed.loc[key] for key in indexed.index}
+
     def indicator(self, indicator_id: str) -> pd.Series:
-        return self.indicators.set_index("indicator_id").loc[indicator_id]
+        return self._indicator_rows[indicator_id]
 
 
 def _already_validated(folder: Path) -> bool:
