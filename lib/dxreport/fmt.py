@@ -13,7 +13,7 @@ from datetime import date
 from functools import lru_cache
 
 from babel.dates import format_date
-from babel.numbers import format_decimal as _babel_decimal
+from babel.numbers import format_decimal
 
 LOCALE = "vi_VN"
 MISSING = "Chưa có số liệu"
@@ -24,16 +24,14 @@ MISSING = "Chưa có số liệu"
 # are a pure function of the value and the pattern, kept per process.
 @lru_cache(maxsize=16384)
 def _cached_decimal(value, pattern: str) -> str:
-    return _babel_decimal(value, format=pattern, locale=LOCALE)
+    return format_decimal(value, format=pattern, locale=LOCALE)
 
 
-def format_decimal(value, format: str, locale: str = LOCALE) -> str:  # noqa: A002 - Babel's name
-    if locale != LOCALE:
-        return _babel_decimal(value, format=format, locale=locale)
+def _decimal(value, pattern: str) -> str:
     try:
-        return _cached_decimal(value, format)
+        return _cached_decimal(value, pattern)
     except TypeError:  # a value that cannot be a key
-        return _babel_decimal(value, format=format, locale=locale)
+        return format_decimal(value, format=pattern, locale=LOCALE)
 
 
 @lru_cache(maxsize=16384)
@@ -58,7 +56,7 @@ def number(value, decimals: int | None = None) -> str:
         pattern = "#,##0"
     else:
         pattern = "#,##0." + "0" * decimals
-    return format_decimal(value, format=pattern, locale=LOCALE)
+    return _decimal(value, pattern)
 
 
 def percent(value, decimals: int | None = None) -> str:
@@ -67,7 +65,7 @@ def percent(value, decimals: int | None = None) -> str:
         return MISSING
     if decimals is None:
         decimals = 0 if float(value).is_integer() else 2
-        text = format_decimal(value, format="#,##0.##", locale=LOCALE)
+        text = _decimal(value, "#,##0.##")
     else:
         text = number(value, decimals)
     return f"{text}%"
@@ -75,7 +73,7 @@ def percent(value, decimals: int | None = None) -> str:
 
 def points(value, decimals: int = 2) -> str:
     """A difference of two percentages: 'điểm phần trăm'."""
-    return f"{format_decimal(abs(value), format='#,##0.' + '#' * decimals, locale=LOCALE)} điểm phần trăm"
+    return f"{_decimal(abs(value), '#,##0.' + '#' * decimals)} điểm phần trăm"
 
 
 def day(value: date | None) -> str:
