@@ -108,6 +108,6 @@ def test_any_grid_of_text_and_numbers_reads_back(tmp_path_factory, rows):
         for c, value in enumerate(row, start=1):
             got = sheet.cell(r, c).value
             if isinstance(value, str):
-                assert excel_view(got or "") == xlsx._ILLEGAL.sub("", value)
+                assert excel_view(got or "") == xlsx.ILLEGAL.sub("", value)
             else:
                 assert got == value

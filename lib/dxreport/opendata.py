@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import xlsx
+
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Vietnamese grouping (3.348.092; 72,05; -1,5) or a plain integer / decimal-comma number.
 _VI_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$")
 # A plain decimal-point number (-12.5) as another tool may print it; never "1e5", "inf" or "nan".
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+\.\d+$")
-_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def parse_number(text: str) -> int | float | None:
@@ -209,7 +210,7 @@ def xlsx_value(cell: str):
     number = parse_number(cell)
     if number is not None:
         return number
-    return neutralise(_ILLEGAL_XLSX.sub("", cell))
+    return neutralise(xlsx.ILLEGAL.sub("", cell))  # before neutralising: "\x01=1" is "=1"
 
 
 @dataclass
@@ -249,8 +250,6 @@ def describe_columns(table: ReportTable) -> list[ColumnInfo]:
 
 def write_xlsx(tables: list[ReportTable], path: Path, dictionary: list[list[str]]) -> Path:
     """One workbook: a dictionary sheet first, then one sheet per table (header row first)."""
-    from . import xlsx
-
     used: set[str] = set()
     sheets = [xlsx.Sheet(_sheet_title("Từ điển dữ liệu", used), [[xlsx_value(cell) for cell in row] for row in dictionary],
                          bold={1})]

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-# XML 1.0 forbids these (tab, line feed and carriage return are allowed)
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 forbids these (tab, line feed and carriage return are allowed); opendata strips them too
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the ZIP format's epoch: no build time in the file
 
@@ -88,7 +88,7 @@ _OOXML_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 def _text(value: str) -> str:
     """Text as the content of <t>: XML-escaped; a carriage return as a character reference
     (an XML reader turns a raw one into a line feed)."""
-    return escape(_OOXML_ESCAPE.sub("_x005F_", _ILLEGAL.sub("", value))).replace("\r", "&#13;")
+    return escape(_OOXML_ESCAPE.sub("_x005F_", ILLEGAL.sub("", value))).replace("\r", "&#13;")
 
 
 def _cell(ref: str, value, style: int) -> str:
@@ -147,7 +147,7 @@ def write(path: str | Path, sheets: list[Sheet]) -> Path:
         raise ValueError("một bảng tính cần ít nhất một trang")
     titles = [s.title for s in sheets]
     for title in titles:
-        if not title or len(title) > 31 or re.search(r"[\[\]:*?/\\]", title) or _ILLEGAL.search(title):
+        if not title or len(title) > 31 or re.search(r"[\[\]:*?/\\]", title) or ILLEGAL.search(title):
             raise ValueError(f"tên trang không hợp lệ trong Excel: {title!r}")
     if len({t.casefold() for t in titles}) != len(titles):
         raise ValueError("hai trang trùng tên")
