@@ -553,7 +553,7 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
             _run([pandoc, "lua", str(WRITER), str(config)], workdir, "pandoc (báo cáo)",
                  env_extra={"SOURCE_DATE_EPOCH": "0"}, on_line=written)
             done = {"html": lambda: html_done(paths["html"]), "docx": lambda: docx_done(paths["docx"]),
-                    "pdf": lambda: (pdf[0] if pdf else compiler.submit(compile_pdf, paths["typst"], fonts)).result()}
+                    "pdf": lambda: pdf[0].result() if pdf else compile_pdf(paths["typst"], fonts)}
             return _publish([done[f]() for f in formats], out_dir)
 
     jobs = {"html": html, "docx": docx, "pdf": pdf}
