@@ -7,6 +7,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dxreport import notebook
 from dxreport.render import prepare
@@ -63,3 +65,34 @@ def test_prepare_keeps_what_a_reader_sees_and_nothing_of_the_run(tmp_path):
     assert kinds == [["text/markdown", "text/plain"], ["image/png", "text/plain"],
                      ["application/json", "image/svg+xml"]]
     assert all("execution_count" not in o for o in code["outputs"])
+
+
+_leaf = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63 - 1), st.text(),
+                  st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: "e" not in repr(f)))
+_tree = st.recursive(_leaf, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(metadata=_tree, text=st.text(), source=st.text())
+def test_fast_writer_lays_out_as_json_does(metadata, text, source):
+    """orjson, re-indented, gives the standard library's bytes: escapes, key order (by code
+    point, non-ASCII and astral keys included), empty containers, nesting."""
+    nb = {"cells": [{"cell_type": "code", "source": source, "metadata": {"x": metadata}, "execution_count": 1,
+                     "outputs": [{"output_type": "stream", "name": "stdout", "text": text},
+                                 {"output_type": "display_data", "data": {"text/markdown": text,
+                                                                           "application/json": metadata},
+                                  "metadata": {}}]}],
+          "metadata": {"m": metadata}, "nbformat": 4, "nbformat_minor": 5}
+    copy = json.loads(json.dumps(nb))
+    notebook._split(copy)
+    assert notebook.dumps(nb) == notebook._dumps_json(copy) + "\n"
+    assert nb["cells"][0]["source"] == source  # the caller's copy is left joined
+
+
+def test_fast_writer_falls_back_where_orjson_refuses(tmp_path):
+    nb = {"cells": [], "metadata": {"big": 2**70, "odd": "\ud800"}, "nbformat": 4, "nbformat_minor": 5}
+    assert notebook.dumps(nb) == notebook._dumps_json(nb) + "\n"
+    path = tmp_path / "a.ipynb"
+    path.write_text('{"cells": [], "metadata": {"x": NaN}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
+    assert notebook.read(path)["metadata"]["x"] != notebook.read(path)["metadata"]["x"]  # NaN, read as json reads it

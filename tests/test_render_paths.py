@@ -291,3 +291,49 @@ def test_a_writer_s_lines_arrive_as_printed_and_its_errors_still_fail_the_render
         render._run([sys.executable, "-c", script.replace("'x' * 300000", "'hỏng rồi'"), "3"], tmp_path, "thử",
                     on_line=seen.append)
     assert seen == ["tệp-0", "tệp-1", "tệp-2"] and "thử thất bại (mã 3): hỏng rồi" in str(err.value)
+
+
+# -- the chapter run: Papermill's steps, outputs made without a check per output ------------------------
+@pytest.mark.parametrize("msg_type, content", [
+    ("stream", {"name": "stdout", "text": "dòng 1\n"}),
+    ("display_data", {"data": {"text/markdown": "**a**", "text/plain": "a"}, "metadata": {"x": {"y": 1}},
+                      "transient": {"display_id": "d"}}),
+    ("execute_result", {"data": {"text/plain": "3"}, "metadata": {}, "execution_count": 4}),
+    ("error", {"ename": "ValueError", "evalue": "x", "traceback": ["t1", "t2"]}),
+])
+def test_an_output_is_made_as_nbformat_makes_it(msg_type, content):
+    msg = {"header": {"msg_type": msg_type}, "msg_type": msg_type, "content": content, "parent_header": {}}
+    mine = execute.output_node(msg)
+    assert mine == nbformat.v4.output_from_msg(msg)
+    assert isinstance(mine, nbformat.NotebookNode) and isinstance(mine.get("metadata", {}), dict)
+    nbformat.validate(mine, "output", version=4)
+
+
+def test_a_message_that_is_not_an_output_makes_none():
+    assert execute.output_node({"header": {"msg_type": "status"}, "content": {"execution_state": "idle"}}) is None
+
+
+def test_only_the_ci_checks_are_marked_not_to_run():
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(ch.key_figures())", metadata={"tags": ["remove-cell"]}),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)"),  # shown in the report: it runs
+        nbformat.v4.new_code_cell("setup()", metadata={"tags": ["remove-cell"]}),  # hidden set-up: it runs
+        nbformat.v4.new_markdown_cell("# NBVAL_CHECK_OUTPUT", metadata={"tags": ["remove-cell"]}),
+    ])
+    assert execute.skip_checks(nb) == 1
+    assert [c.metadata.get("tags") for c in nb.cells] == [["remove-cell", "skip-execution"], None, ["remove-cell"],
+                                                           ["remove-cell"]]
+
+
+def test_a_built_chapter_is_valid_and_its_ci_check_did_not_run(built):
+    root, _ = built
+    folder = project(root).report_cache_dir("nghe-an", "2023-Q3") / "notebooks"
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        nbformat.validate(nb)
+        checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(execute.CHECK_MARK)]
+        assert checks and all(c.outputs == [] and c.execution_count is None for c in checks), path.name
+        ran = [c for c in nb.cells if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])
+               and "parameters" not in c.metadata.get("tags", [])]
+        assert ran and all(c.execution_count for c in ran), path.name
+        assert path.read_text(encoding="utf-8") == nbformat.writes(nb) + "\n"  # nbformat's own layout

@@ -2,17 +2,28 @@
 
 The render path only filters cells and outputs; nbformat and nbconvert cost about 0,4 s of
 imports (jsonschema, mistune, bs4, nbclient) on every build, which is most of what a rebuild
-after a prose edit does. This module does the same reads and writes with `json`:
+after a prose edit does. This module does the same reads and writes on plain dicts:
 
 - `read` gives the notebook as dicts, multi-line strings joined (as `nbformat.read` does);
 - `write` splits them again and dumps with nbformat's settings (sorted keys, indent 1, UTF-8,
   final newline), so the bytes equal `nbformat.write`'s for the v4 notebooks the build makes.
+
+Both go through orjson (a chapter's notebook is read and written a few times per build, and
+the standard library's encoder falls back to pure Python when it indents): orjson indents by
+two spaces, halved here, and its strings are escaped as `json.dumps(ensure_ascii=False)` escapes
+them. Two differences are left on purpose: a float in exponent form is written `1e-8`, not
+`1e-08` (the same number when read), and NaN or an infinity, which JSON lacks, becomes `null`.
+The notebooks the build publishes hold no floats (run timings are stripped). What orjson
+refuses (a lone surrogate, an integer beyond 64 bits, NaN in a file read) goes through `json`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import orjson
 
 
 def _json_mime(mime: str) -> bool:
@@ -67,15 +78,32 @@ def _split(nb: dict) -> None:
 
 
 def read(path: Path) -> dict:
-    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    raw = Path(path).read_bytes()
+    try:
+        nb = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        nb = json.loads(raw.decode("utf-8"))
     _rejoin(nb)
     return nb
 
 
+_INDENT = re.compile(rb"^((?:  )+)", re.M)  # JSON text has no raw newline inside a string
+
+
+def _dumps_json(nb: dict) -> str:
+    return json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": "))
+
+
 def dumps(nb: dict) -> str:
-    nb = json.loads(json.dumps(nb))  # a copy: the caller's strings stay joined
-    _split(nb)
-    text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False, separators=(",", ": "))
+    try:
+        nb = orjson.loads(orjson.dumps(nb))  # a copy: the caller's strings stay joined
+        _split(nb)
+        raw = orjson.dumps(nb, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        text = _INDENT.sub(lambda m: m.group(1)[: len(m.group(1)) // 2], raw).decode("utf-8")
+    except orjson.JSONEncodeError:
+        nb = json.loads(json.dumps(nb))
+        _split(nb)
+        text = _dumps_json(nb)
     return text if text.endswith("\n") else text + "\n"
 
 
