@@ -22,6 +22,7 @@ concurrently. On purpose:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -29,6 +30,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -46,6 +48,9 @@ RESET_TAG = "dxreport-reset"
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 WARMUP_CODE = "import dxreport.execute as _x; _x.warm_up()"
 USE_IPC = os.name == "posix"
+# Kernels forked from one warm parent (`forkserver`): Linux only, where fork after imports is safe.
+USE_FORK = sys.platform.startswith("linux") and os.environ.get("DXREPORT_FORK", "1") != "0"
+FORK_KERNEL = "dxreport-fork"  # the kernel spec the pool writes in its folder
 RUNTIME_PREFIX = "dxreport-kernels-"
 ABORT_JOIN = 10.0
 
@@ -171,7 +176,13 @@ class WarmKernel:
         self.root, self.lock_path, self.validated = root, lock_path, validated
         self.charts = runtime / "charts" if runtime is not None else None  # shared by the pool's kernels
         if USE_IPC and runtime is not None:
-            self.km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc")
+            if (runtime / "kernels" / FORK_KERNEL).is_dir():  # the pool's fork server starts it
+                from jupyter_client.kernelspec import KernelSpecManager
+
+                specs = KernelSpecManager(kernel_dirs=[str(runtime / "kernels")], ensure_native_kernel=False)
+                self.km = KernelManager(kernel_name=FORK_KERNEL, kernel_spec_manager=specs, transport="ipc")
+            else:
+                self.km = KernelManager(kernel_name=KERNEL_NAME, transport="ipc")
             self.km.connection_file = str(runtime / f"kernel-{index}.json")
             self.km.ip = str(runtime / f"k{index}")
         else:
@@ -496,14 +507,57 @@ class KernelPool:
         self.runtime: Path = Path(tempfile.mkdtemp(prefix=f"{RUNTIME_PREFIX}{os.getpid()}-"))
         (self.runtime / "charts").mkdir()
         self.token = f"{os.getpid()}.{id(self):x}"
+        self.server: subprocess.Popen | None = None
+        if USE_FORK and USE_IPC and self.workers > 1:  # one kernel gains nothing from a parent
+            self.server = self._start_server()
         self._starters = [threading.Thread(target=self._start, args=(i,), name=f"dxreport-start-{i}-{self.token}",
                                            daemon=True)
                           for i in range(self.workers)]
         for thread in self._starters:
             thread.start()
 
+    def _start_server(self) -> subprocess.Popen | None:
+        """The fork server, started now with the kernels' environment and folder, and the kernel
+        spec that makes jupyter_client ask it for each kernel. None if it cannot start (the
+        kernels then start directly)."""
+        from . import forkserver
+
+        root, _lock, log_path, validated = self.args
+        sock = self.runtime / "fork.sock"
+        try:
+            spec = self.runtime / "kernels" / FORK_KERNEL
+            spec.mkdir(parents=True)
+            (spec / "kernel.json").write_text(json.dumps({
+                "argv": forkserver.kernel_spec_argv(sys.executable, str(sock)),
+                "display_name": "Python 3 (dxreport)", "language": "python"}), encoding="utf-8")
+            with open(log_path, "ab") as log:
+                return subprocess.Popen([sys.executable, "-m", "dxreport.forkserver", str(sock), str(os.getpid()),
+                                         *KERNEL_ARGS],
+                                        cwd=str(root), env=_kernel_env(root, validated, self.runtime / "charts"),
+                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        except OSError:
+            shutil.rmtree(self.runtime / "kernels", ignore_errors=True)
+            return None
+
+    def _stop_server(self) -> None:
+        """Kill the fork server and, in its process group, any kernel still alive."""
+        server, self.server = self.server, None
+        if server is None:
+            return
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
     def _start(self, index: int) -> None:
         try:
+            if self.server is not None and self.server.poll() is not None:  # it failed: start directly
+                shutil.rmtree(self.runtime / "kernels", ignore_errors=True)
             kernel = WarmKernel(*self.args, runtime=self.runtime, index=index)
             with self._lock:
                 if self._aborted.is_set():
@@ -607,6 +661,7 @@ class KernelPool:
         self._remove_runtime()
 
     def _remove_runtime(self) -> None:
+        self._stop_server()
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
 
