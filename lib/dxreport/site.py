@@ -860,7 +860,6 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
     periods the site has."""
     from . import cache
     from .build import Batch, executes
-    from .data import load
     from .errors import ProvinceError
     from .files import data_files
 
@@ -890,6 +889,8 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
             # pandas and reads and checks the data; they run nothing before a build has validated
             # it. A site whose chapters are all cached starts none.
             batch.pool(data_hash)
+        from .data import load  # pandas: imported while the kernels boot, not before they start
+
         data = load(folder)
         if not plan:
             raise SiteError("Không có kỳ báo cáo nào có số liệu để xuất bản.")
@@ -907,8 +908,11 @@ def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, 
     writer = SiteWriter(data, out_dir, secrets=[str(paths.root), str(folder)], lock_dir=paths.cache_dir)
 
     def one(index: int, slug: str, period: periods.Period) -> Report:
-        result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder), workers=workers,
-                       progress=progress, root=paths.root, batch=batch)
+        try:
+            result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder),
+                           workers=workers, progress=progress, root=paths.root, batch=batch)
+        finally:
+            batch.handed.set()  # whatever happened, the trend pages need not wait any longer
         if result.skipped:
             batch.executed()  # reused whole: it will not run chapters
         draft, built = report_status(result.out_dir, result)
@@ -918,21 +922,30 @@ def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, 
         return report
 
     names = {slug: data.province_name(slug) for slug in chosen_provinces}
-    # Imports that are not safe to race: pyplot picks its backend on first use and looks for a
-    # running IPython, which a build thread may be importing at that moment. Done here, once.
-    import IPython  # noqa: F401
-    import matplotlib.pyplot as plt
 
-    from . import charts  # noqa: F401
+    def trend_pages() -> None:
+        """The trend pages need only the periods, known now. They are drawn once the first
+        period's chapters are on the kernels: before, this process's time (pyplot's import, the
+        charts) would hold the kernels back at the start."""
+        batch.handed.wait()
+        if batch.aborted:
+            return
+        # Imports that are not safe to race: pyplot picks its backend on first use and looks for a
+        # running IPython, whose import another thread may have begun; `import` waits for that one.
+        import IPython  # noqa: F401
+        import matplotlib.pyplot as plt
 
-    plt.switch_backend("Agg")
+        from . import charts  # noqa: F401
+
+        plt.switch_backend("Agg")
+        writer.trends([Report(slug, names[slug], period, Path()) for slug, period in plan])
+
     with writer, ThreadPoolExecutor(max_workers=2 + RENDERS) as pipeline:
-        # the trend pages need only the periods, known now: written while the first period runs
-        trends = pipeline.submit(writer.trends, [Report(slug, names[slug], period, Path()) for slug, period in plan])
+        trends = pipeline.submit(trend_pages)
         futures = [pipeline.submit(one, i, slug, period) for i, (slug, period) in enumerate(plan, start=1)]
         try:
-            trends.result()
             reports = [f.result() for f in futures]
+            trends.result()
         except BaseException:
             for f in futures:
                 f.cancel()
