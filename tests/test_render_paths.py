@@ -337,3 +337,19 @@ def test_a_built_chapter_is_valid_and_its_ci_check_did_not_run(built):
                and "parameters" not in c.metadata.get("tags", [])]
         assert ran and all(c.execution_count for c in ran), path.name
         assert path.read_text(encoding="utf-8") == nbformat.writes(nb) + "\n"  # nbformat's own layout
+
+
+def test_the_report_reader_keeps_tex_maths_and_citations_as_text():
+    """An analyst's `$`, `\\` and `@` are text in the report, not maths, raw TeX or a citation
+    (which pandoc's default Markdown would make, and the writers would render or drop)."""
+    text = "Chi phí $5$ triệu đồng, \\textbf{đậm} và @nguon-1 [@nguon-2].\n\n\\newcommand{\\x}{y}\n"
+    out = subprocess.run([render.pandoc_path(), "-f", render.READER, "-t", "json"], input=text,
+                         capture_output=True, text=True, check=True).stdout
+    kinds = json.dumps(json.loads(out)["blocks"])
+    assert '"Math"' not in kinds and '"RawInline"' not in kinds and '"RawBlock"' not in kinds and '"Cite"' not in kinds
+    plain = subprocess.run([render.pandoc_path(), "-f", render.READER, "-t", "plain"], input=text,
+                           capture_output=True, text=True, check=True).stdout
+    assert "$5$" in plain and "\\textbf{đậm}" in plain and "@nguon-1" in plain
+    default = subprocess.run([render.pandoc_path(), "-f", "markdown", "-t", "json"], input=text,
+                             capture_output=True, text=True, check=True).stdout
+    assert '"Math"' in default and '"Cite"' in default  # what the default would have made of it

@@ -19,7 +19,7 @@ local function read_file(path, mode)
   return text
 end
 
-local doc = pandoc.read(read_file(config.markdown), "markdown", nil, {})
+local doc = pandoc.read(read_file(config.markdown), config.reader, nil, {})
 
 -- the guard, exactly as the parse stage runs it (FORMAT "json", the filter's parse stage)
 FORMAT = "json"
