@@ -20,7 +20,6 @@ refuses (a lone surrogate, an integer beyond 64 bits, NaN in a file read) goes t
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import orjson
@@ -87,7 +86,11 @@ def read(path: Path) -> dict:
     return nb
 
 
-_INDENT = re.compile(rb"^((?:  )+)", re.M)  # JSON text has no raw newline inside a string
+def _halve_indent(raw: bytes) -> bytes:
+    """orjson's two-space indent as nbformat's one (JSON text has no raw newline inside a
+    string, so every line's leading spaces are indentation)."""
+    lines = raw.split(b"\n")
+    return b"\n".join(line[(len(line) - len(line.lstrip(b" "))) // 2:] for line in lines)
 
 
 def _dumps_json(nb: dict) -> str:
@@ -99,7 +102,7 @@ def dumps(nb: dict) -> str:
         nb = orjson.loads(orjson.dumps(nb))  # a copy: the caller's strings stay joined
         _split(nb)
         raw = orjson.dumps(nb, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-        text = _INDENT.sub(lambda m: m.group(1)[: len(m.group(1)) // 2], raw).decode("utf-8")
+        text = _halve_indent(raw).decode("utf-8")
     except orjson.JSONEncodeError:
         nb = json.loads(json.dumps(nb))
         _split(nb)
