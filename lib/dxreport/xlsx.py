@@ -24,6 +24,7 @@ import numbers
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -85,6 +86,7 @@ def column_letter(index: int) -> str:
 _OOXML_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
+@lru_cache(maxsize=65536)  # sheets repeat their names, units and sources row after row
 def _text(value: str) -> str:
     """Text as the content of <t>: XML-escaped; a carriage return as a character reference
     (an XML reader turns a raw one into a line feed)."""
@@ -93,6 +95,11 @@ def _text(value: str) -> str:
 
 def _cell(ref: str, value, style: int) -> str:
     s = f' s="{style}"' if style else ""
+    kind = type(value)
+    if kind is str:  # the common cases first, without the numeric ABCs' checks
+        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(value)}</t></is></c>'
+    if kind is int:
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
     if value is None:
         return f'<c r="{ref}"{s}/>' if style else ""
     if isinstance(value, bool):
