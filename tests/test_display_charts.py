@@ -162,3 +162,30 @@ def test_text_lists_and_tables_show_as_ipythons_formatters_would_show_them():
         (shown,) = captured.outputs
         assert shown.data == expected and set(expected) == {"text/plain", "text/html", "text/markdown"}
         assert not shown.metadata
+
+
+def test_text_measured_once_per_process_draws_the_same_pixels_as_matplotlibs_own_cache(monkeypatch):
+    """The shared text measurements (`charts._share_text_metrics`) change no byte of a chart: each
+    kind of chart, with long wrapped labels, Vietnamese text, units and a target, drawn with the
+    shared measurements and again with matplotlib's per-renderer cache."""
+    import matplotlib.text as mtext
+
+    assert getattr(mtext._get_text_metrics_function, "dxreport", False)  # installed on import
+    labels = [f"Chỉ tiêu số {i}: tỷ lệ hồ sơ trực tuyến toàn trình của cấp xã" for i in range(7)]
+    bars = pd.DataFrame({"name": labels, "value": [12.5, 40.0, 77.25, 100.0, 3.0, 55.5, 61.0]})
+    score = pd.DataFrame({"pillar": ["Chính quyền số", "Kinh tế số", "Xã hội số"], "Đạt": [3, 1, 0],
+                          "Chưa đạt": [1, 2, 4], "Chưa có số liệu": [0, 1, 2]})
+    trend = pd.DataFrame({"d": pd.to_datetime(["2021-12-31", "2022-12-31", "2023-12-31"]), "v": [1.5, 2.5, 3.25]})
+
+    def draw() -> list[bytes]:
+        return [charts.png(charts.bars(bars, "name", "value", "%", target=80)),
+                charts.png(charts.scorecard(score)),
+                charts.png(charts.trend(trend, "d", "v", "%", target=3.0)),
+                charts.png(charts.changes(labels[:3], [1.5, -2.0, 0.0], ["+1,5", "−2", "0"], "Điểm"))]
+
+    shared = draw()
+    own = mtext._get_text_metrics_function.__wrapped_original__ if hasattr(
+        mtext._get_text_metrics_function, "__wrapped_original__") else None
+    assert own is not None
+    monkeypatch.setattr(mtext, "_get_text_metrics_function", own)
+    assert draw() == shared

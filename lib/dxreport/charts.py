@@ -41,6 +41,51 @@ STATUS_COLORS = {"Đạt": PALETTE["met"], "Dự kiến đạt": "#7cb342", "Ch�
                  "Chưa đánh giá": "#bdbdbd", "Chưa có thông tin": PALETTE["no_data"]}
 
 
+def _share_text_metrics() -> None:
+    """Measure each text once per process, not once per renderer.
+
+    matplotlib caches a string's size per renderer object, and a chart makes three: the layout
+    at screen resolution, then two at the file's (the tight crop, the drawing). Chapters draw
+    many charts with the same labels, ticks and units. With the Agg renderer a size depends only
+    on the text, its font properties, the resolution and the hinting settings, so the sizes are
+    kept here under exactly those, measured by a one-pixel renderer of that resolution: the same
+    numbers, so the same pixels (tested against matplotlib's own cache). Any other renderer, or a
+    matplotlib without this hook, keeps matplotlib's cache."""
+    import functools
+
+    import matplotlib.text as mtext
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    own = getattr(mtext, "_get_text_metrics_function", None)
+    if own is None or getattr(own, "dxreport", False):
+        return
+    measurers: dict[float, RendererAgg] = {}
+
+    @functools.lru_cache(maxsize=16384)
+    def measured(dpi, hinting, factor, text, fontprop, ismath):
+        measurer = measurers.get(dpi)
+        if measurer is None:
+            measurer = measurers[dpi] = RendererAgg(1, 1, dpi)
+        return measurer.get_text_width_height_descent(text, fontprop, ismath)
+
+    def metrics_function(renderer):
+        if type(renderer) is not RendererAgg:
+            return own(renderer)
+
+        def get(text, fontprop, ismath, dpi):
+            rc = matplotlib.rcParams
+            return measured(dpi, rc["text.hinting"], rc["text.hinting_factor"], text, fontprop, ismath)
+
+        return get
+
+    metrics_function.dxreport = True
+    metrics_function.__wrapped_original__ = own  # matplotlib's, for the test that compares the two
+    mtext._get_text_metrics_function = metrics_function
+
+
+_share_text_metrics()
+
+
 def natural_key(label) -> tuple:
     """Sort key reading digit runs as numbers: '(2)' before '(10)', 'Quý 2' before 'Quý 10'."""
     import re
