@@ -54,11 +54,22 @@ def copy_project(target: Path) -> Path:
     return target
 
 
+def _memory(p: "psutil.Process") -> int:
+    """A process's proportional set size, or its resident size where PSS is not available."""
+    try:
+        return p.memory_full_info().pss
+    except (AttributeError, psutil.AccessDenied):
+        return p.memory_info().rss
+
+
 def measure(cmd: list[str], env: dict, at_peak: list | None = None) -> tuple[float, int]:
-    """Wall time and peak resident memory (bytes) of a command and all its children; `at_peak`,
-    when given, receives (rss, command) of each process at the moment of the peak. A child that
-    still runs the parent's command line is a fork on its way to exec another program (pandoc):
-    it shares every page with the parent and is not counted twice."""
+    """Wall time and peak memory (bytes) of a command and all its children; `at_peak`, when
+    given, receives (memory, command) of each process at the moment of the peak. Each process
+    counts its proportional set size (PSS: a page shared by n processes counts 1/n in each), so
+    the kernels forked from one warm parent, which share its pages, are not counted once per
+    kernel as their resident sizes would be; where PSS cannot be read, the resident size. A
+    child that still runs the parent's command line is a fork on its way to exec another
+    program (pandoc): it shares every page with the parent and is not counted twice."""
     peak = 0
     at_peak = [] if at_peak is None else at_peak
     done = threading.Event()
@@ -80,7 +91,7 @@ def measure(cmd: list[str], env: dict, at_peak: list | None = None) -> tuple[flo
                     try:
                         if p.pid != parent.pid and p.cmdline() == own:
                             continue
-                        rss = p.memory_info().rss
+                        rss = _memory(p)
                         total += rss
                         parts.append((rss, " ".join(p.cmdline()[:3])[-60:]))
                     except psutil.Error:
