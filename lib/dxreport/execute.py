@@ -13,6 +13,9 @@ concurrently. On purpose:
   removed when the pool closes; a folder left by a build that was killed is removed by the next
   one. Elsewhere (Windows) TCP with CurveZMQ encryption where jupyter_client offers it, and kernel
   starts serialised under a file lock (Jupyter's free-port race);
+- start-up (Linux, two kernels or more): the kernels are forked from one warm parent that did the
+  imports once (`forkserver`), through a kernel spec the pool writes in its folder; the pool
+  kills that parent, and with it any kernel left, when it closes;
 - working directory: Papermill's `cwd` argument calls `os.chdir`, which is process-wide and
   would move every thread. Kernels are started in the project root instead, and `cwd` is unused;
 - stopping: `abort()` (Ctrl-C, a failed chapter elsewhere) kills every kernel's process group at
@@ -256,7 +259,7 @@ class WarmKernel:
             raise_for_execution_errors(nb, output)  # on an error, Papermill writes the notebook itself
         except PapermillExecutionError as exc:
             raise chapter_error(job, exc) from None
-        nbformat.validate(nb)  # the outputs, made without nbformat's per-output check (`_WarmClient.output`)
+        nbformat.validate(nb)  # the outputs were made without nbformat's per-output check (`output_node`)
         notebook.write(nb, job.output)
 
     def kill(self) -> None:
