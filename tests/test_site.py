@@ -192,6 +192,10 @@ def test_report_page_is_made_for_a_screen_and_safe(tmp_path):
     img = soup.find("img")
     assert img["src"].startswith("hinh/") and img["alt"] == "Hình 2.1. Tốc độ băng rộng di động"
     assert img["width"] == "1" and not img.get("role")
+    # a tap opens the figure whole (a phone shows it small); the link is named by the alt text
+    link = img.parent
+    assert link.name == "a" and link["href"] == img["src"] and "phong-to" in link["class"]
+    assert link.get_text(strip=True) == "" and link.parent.name == "figure"
     # the hostile cells are shown as they are (the CSV neutralises them, not the page)
     assert "+cmd|' /C calc'!A0" in soup.get_text() and '=HYPERLINK("http://x","y")' in soup.get_text()
 

@@ -360,6 +360,18 @@ def _detach(element) -> None:
     parent.remove(element)
 
 
+def _enlargeable(img) -> None:
+    """Put a figure inside a link to its own file: on a phone the page shows a chart at a third
+    of its size, and the reader opens it whole to zoom. The link is named by the image's alt
+    text, which says what the figure shows."""
+    from lxml import html as lxml_html
+
+    link = lxml_html.Element("a", {"href": img.get("src"), "class": "phong-to"})
+    link.tail, img.tail = img.tail, None
+    img.addprevious(link)
+    link.append(img)
+
+
 def _add_class(element, name: str) -> None:
     classes = (element.get("class") or "").split()
     element.set("class", " ".join([*classes, name]))
@@ -505,6 +517,8 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
         elif caption is not None:
             caption.attrib.pop("aria-hidden", None)
         img.set("loading", "lazy")
+        if next(img.iterancestors("a"), None) is None:
+            _enlargeable(img)
         result.figures.append((img.get("src").split("/")[-1], img.get("alt")))
 
     title_element = doc.find(".//title")
