@@ -29,9 +29,9 @@ from pathlib import Path
 
 import nbformat
 
-from dxreport.notebook_env import KERNEL_NAME, PERIOD_ENV, REFERENCE_PERIOD, REFERENCE_PROVINCE, kernelspec
+from dxreport.notebook_env import (CHECK_MARK, KERNEL_NAME, PERIOD_ENV, REFERENCE_PERIOD, REFERENCE_PROVINCE, is_check,
+                                   kernelspec)
 
-CHECK = "# NBVAL_CHECK_OUTPUT"
 CHAPTER_RE = re.compile(r"^\d{2}-.+\.ipynb$")
 PARAMS = f"""# Tham số: Papermill thay các giá trị này khi dựng báo cáo.
 # province: mã tỉnh (data/units.csv); period: kỳ báo cáo, ví dụ "2023-Q3", None là quý mới nhất
@@ -46,10 +46,6 @@ VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "
 
 def is_chapter(path: Path) -> bool:
     return bool(CHAPTER_RE.match(path.name))
-
-
-def is_check(cell) -> bool:
-    return cell.cell_type == "code" and any(line.strip() == CHECK for line in cell.source.splitlines())
 
 
 def _key_output(cell) -> list:
@@ -111,9 +107,9 @@ def problems(path: Path) -> list[str]:
             checks += 1
             kept = _key_output(cell)
             if len(kept) != len(cell.outputs):
-                found.append(f"{where}: ô {CHECK} chỉ được giữ kết quả in ra (stdout)")
+                found.append(f"{where}: ô {CHECK_MARK} chỉ được giữ kết quả in ra (stdout)")
             if not kept or cell.execution_count is None:
-                found.append(f"{where}: ô {CHECK} chưa có số liệu ghi sẵn nên nbval bỏ qua; chạy make refresh-expected")
+                found.append(f"{where}: ô {CHECK_MARK} chưa có số liệu ghi sẵn nên nbval bỏ qua; chạy make refresh-expected")
             elif is_chapter(path):
                 first = "".join(o.text for o in kept).splitlines()[0]
                 period = first.split(" | ")[1:]
@@ -126,7 +122,7 @@ def problems(path: Path) -> list[str]:
         if cell.execution_count is not None:
             found.append(f"{where}: ô còn số thứ tự chạy [{cell.execution_count}]; chạy make strip")
     if is_chapter(path) and checks != 1:
-        found.append(f"{path.name}: một chương cần đúng một ô {CHECK}, có {checks}")
+        found.append(f"{path.name}: một chương cần đúng một ô {CHECK_MARK}, có {checks}")
     return found
 
 

@@ -20,6 +20,7 @@ import pytest
 from dxreport import charts, execute, render
 from dxreport.build import build
 from dxreport.errors import RenderError
+from dxreport.notebook_env import is_check
 from dxreport.paths import project
 
 from conftest import REPO, make_project
@@ -331,7 +332,7 @@ def test_a_built_chapter_is_valid_and_its_ci_check_did_not_run(built):
     for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
         nbformat.validate(nb)
-        checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(execute.CHECK_MARK)]
+        checks = [c for c in nb.cells if is_check(c)]
         assert checks and all(c.outputs == [] and c.execution_count is None for c in checks), path.name
         ran = [c for c in nb.cells if c.cell_type == "code" and "skip-execution" not in c.metadata.get("tags", [])
                and "parameters" not in c.metadata.get("tags", [])]

@@ -150,20 +150,20 @@ def clean_stale_runtime(tmp: str | None = None) -> None:
             continue
 
 
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 SKIP_TAG = "skip-execution"  # nbclient's: the cell is kept as it is, not run
 
 
 def skip_checks(nb) -> int:
-    """Mark the chapter's CI checks not to run: code cells that nbval compares (their first
-    line is `# NBVAL_CHECK_OUTPUT`) and that the report removes (tag `remove-cell`). They print
-    key figures for `pytest --nbval-lax` on the reference period and show nothing in a report;
-    a build has no use for their output. Returns how many cells were marked."""
+    """Mark the chapter's CI checks not to run: code cells that nbval compares
+    (`notebook_env.is_check`) and that the report removes (tag `remove-cell`). They print key
+    figures for `pytest --nbval-lax` on the reference period and show nothing in a report; a
+    build has no use for their output. Returns how many cells were marked."""
+    from .notebook_env import is_check
+
     marked = 0
     for cell in nb.cells:
-        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         tags = cell.metadata.get("tags", [])
-        if cell.cell_type == "code" and "remove-cell" in tags and source.lstrip().startswith(CHECK_MARK):
+        if "remove-cell" in tags and is_check(cell):
             cell.metadata["tags"] = [*tags, SKIP_TAG]
             marked += 1
     return marked

@@ -19,6 +19,15 @@ PERIOD_ENV = "DXREPORT_PERIOD"
 REFERENCE_PROVINCE = "nghe-an"
 REFERENCE_PERIOD = "2023-Q3"  # the period of the review the seed documents answer
 
+# A cell whose output nbval compares: a code cell with this comment on a line of its own.
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def is_check(cell) -> bool:
+    """A key-figure cell (nbformat node or plain dict; source as a string or a list of lines)."""
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    return cell["cell_type"] == "code" and any(line.strip() == CHECK_MARK for line in source.splitlines())
+
 
 def kernelspec() -> dict:
     """The `metadata.kernelspec` every notebook carries."""
