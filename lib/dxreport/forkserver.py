@@ -80,16 +80,13 @@ def kernel_spec_argv(python: str, server_socket: str) -> list[str]:
 
 
 def _warm() -> None:
-    """What every kernel imports before its first chapter (`execute.warm_up`'s imports)."""
-    import gc
-
+    """What every kernel imports before its first chapter: ipykernel, then `execute.warm_up`
+    (the chapters' imports, then `gc.freeze`, so the children share those pages untouched)."""
     import ipykernel.kernelapp  # noqa: F401
 
     from . import execute
 
     execute.warm_up()
-    gc.collect()
-    gc.freeze()
 
 
 def _watch(conn: socket.socket) -> None:

@@ -95,24 +95,19 @@ def _text(value: str) -> str:
 
 def _cell(ref: str, value, style: int) -> str:
     s = f' s="{style}"' if style else ""
-    kind = type(value)
-    if kind is str:  # the common cases first, without the numeric ABCs' checks
+    if isinstance(value, str):  # the common case first, before the numeric ABCs' slower checks
         return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(value)}</t></is></c>'
-    if kind is int:
-        return f'<c r="{ref}"{s}><v>{value}</v></c>'
     if value is None:
         return f'<c r="{ref}"{s}/>' if style else ""
     if isinstance(value, bool):
         raise TypeError(f"ô {ref}: kiểu bool không được ghi vào bảng tính")
-    if isinstance(value, numbers.Integral):
+    if type(value) is int or isinstance(value, numbers.Integral):
         return f'<c r="{ref}"{s}><v>{int(value)}</v></c>'
     if isinstance(value, numbers.Real):
         value = float(value)
         if not math.isfinite(value):
             return f'<c r="{ref}"{s}/>' if style else ""
         return f'<c r="{ref}"{s}><v>{value!r}</v></c>'
-    if isinstance(value, str):
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(value)}</t></is></c>'
     raise TypeError(f"ô {ref}: kiểu {type(value).__name__} không được ghi vào bảng tính")
 
 
