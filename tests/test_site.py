@@ -12,6 +12,7 @@ import json
 import os
 from datetime import date
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
@@ -226,8 +227,12 @@ def test_data_from_the_tables_is_escaped_in_every_page(tmp_path, data_dir):
     assert "Tốc độ &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;đậm&lt;/b&gt;" in trend
     assert "Mục tiêu &lt;script&gt;" in trend
     # the speed indicator has two figures (31/12/2022, 30/8/2023): a chart whose alt text says them
-    charts = list((out / "nghe-an" / "xu-huong").glob("*.png"))
-    assert len(charts) == 1 and charts[0].read_bytes().startswith(b"\x89PNG")
+    charts = list((out / "nghe-an" / "xu-huong").glob("*.svg"))
+    assert len(charts) == 1
+    chart = ElementTree.fromstring(charts[0].read_bytes())  # well-formed: the name did not break it
+    svg = "{http://www.w3.org/2000/svg}"
+    assert chart.find(f"{svg}title").text == 'Tốc độ <script>alert("x")</script> & <b>đậm</b>'
+    assert not chart.findall(f".//{svg}script") and not chart.findall(f".//{svg}b")
     assert f'src="xu-huong/{charts[0].name}" alt="Biểu đồ đường Tốc độ &lt;script&gt;' in trend
     assert "31/12/2022:" in trend and "30/8/2023:" in trend and "mục tiêu 25 Mbps" in trend
     home = (out / "index.html").read_text(encoding="utf-8")

@@ -4,6 +4,7 @@
     <out>/site.css, bieu-tuong.svg            the one stylesheet, the icon
     <out>/<tỉnh>/index.html                   every period, newest first, status, date, downloads
     <out>/<tỉnh>/xu-huong.html                key indicators across the periods, with targets
+    <out>/<tỉnh>/xu-huong/*.svg               their charts
     <out>/<tỉnh>/<kỳ>/index.html              the report, made for a screen
     <out>/<tỉnh>/<kỳ>/bao-cao.pdf|.docx       the downloads
     <out>/<tỉnh>/<kỳ>/hinh/*.png              the report's figures as files
@@ -676,27 +677,15 @@ _NUMERIC_RULES = (">=", ">", "<=", "=")
 
 
 def _trend_chart(title: str, points: list, unit: str, target: float | None) -> tuple[bytes, str, tuple[int, int]]:
-    """A small line chart of the distinct figures (date, value) and its alt text."""
-    import io
+    """A small line chart (SVG) of the distinct figures (date, value), its alt text and size."""
+    from . import fmt, svgchart
 
-    import pandas as pd
-
-    from . import charts, fmt
-
-    frame = pd.DataFrame({"ngay": [pd.Timestamp(d) for d, _ in points], "gia_tri": [v for _, v in points]})
-    fig = charts.trend(frame, "ngay", "gia_tri", unit, target=target, invert=(unit == "hạng"))
-    fig.set_size_inches(6.0, 2.6)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    raw = buf.getvalue()
     said = "; ".join(f"{fmt.day(d)}: {fmt.with_unit(v, unit)}" for d, v in points)
     alt = f"Biểu đồ đường {title}: {said}"
     if target is not None:
         alt += f"; đường nét đứt là mục tiêu {fmt.with_unit(target, unit)}"
-    return raw, alt + ".", _png_size(raw) or (600, 260)
+    svg = svgchart.line_chart(points, unit, target=target, invert=(unit == "hạng"), title=title)
+    return svg.encode("utf-8"), alt + ".", (svgchart.WIDTH, svgchart.HEIGHT)
 
 
 def _latest_at(rows, ends: list[date]) -> list:
@@ -789,7 +778,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
             numeric = [t for t in target_rows if t["rule"] in _NUMERIC_RULES and not pd.isna(t["value"])]
             target = float(numeric[0]["value"]) if numeric else None
             raw, alt, size = _trend_chart(title, points, ind["unit"], target)
-            file_name = f"{anchor}.png"
+            file_name = f"{anchor}.svg"
             images[file_name] = raw
             chart = (f'<figure>\n<img src="{TREND_FOLDER}/{file_name}" alt="{_esc(alt)}" width="{size[0]}" '
                      f'height="{size[1]}" loading="lazy">\n<figcaption>{_esc(title)}: các số liệu đã công bố'
@@ -938,20 +927,12 @@ def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, 
     names = {slug: data.province_name(slug) for slug in chosen_provinces}
 
     def trend_pages() -> None:
-        """The trend pages need only the periods, known now. They are drawn once the first
-        period's chapters are on the kernels: before, this process's time (pyplot's import, the
-        charts) would hold the kernels back at the start."""
+        """The trend pages need only the periods, known now. They are written once the first
+        period's chapters are on the kernels, so this process's share of the start (the
+        kernels' warm-up waits on nothing of it) goes to the chapters first."""
         batch.handed.wait()
         if batch.aborted:
             return
-        # Imports that are not safe to race: pyplot picks its backend on first use and looks for a
-        # running IPython, whose import another thread may have begun; `import` waits for that one.
-        import IPython  # noqa: F401
-        import matplotlib.pyplot as plt
-
-        from . import charts  # noqa: F401
-
-        plt.switch_backend("Agg")
         writer.trends([Report(slug, names[slug], period, Path()) for slug, period in plan])
 
     with writer, ThreadPoolExecutor(max_workers=2 + RENDERS) as pipeline:
