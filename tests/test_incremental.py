@@ -227,13 +227,13 @@ def test_the_pool_says_when_every_chapter_is_taken_and_a_second_run_waits_for_a_
             drained.append(list(finished))
             # the next run starts while the slow chapter still holds its kernel
             second = threading.Thread(target=pool.run, args=([job(later)], False),
-                                      kwargs={"on_done": lambda j, _s: finished.append(j.slug)})
+                                      kwargs={"on_done": lambda j, _s, _nb: finished.append(j.slug)})
             second.start()
             threads.append(second)
 
         threads: list = []
         pool.run([job(slow), job(quick), job(quick2)], False,
-                 on_done=lambda j, _s: finished.append(j.slug), on_drained=on_drained)
+                 on_done=lambda j, _s, _nb: finished.append(j.slug), on_drained=on_drained)
         for thread in threads:
             thread.join()
     assert len(drained) == 1 and "slow" not in drained[0]  # called once, before the slow one ended

@@ -96,3 +96,24 @@ def test_fast_writer_falls_back_where_orjson_refuses(tmp_path):
     path = tmp_path / "a.ipynb"
     path.write_text('{"cells": [], "metadata": {"x": NaN}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
     assert notebook.read(path)["metadata"]["x"] != notebook.read(path)["metadata"]["x"]  # NaN, read as json reads it
+
+
+def test_a_notebook_in_memory_and_written_and_read_back_are_the_same_content(tmp_path):
+    """The build prepares a chapter it just ran from memory, and a cached chapter from its file:
+    both must be the same content, and key the same conversion."""
+    from dxreport.render import chapter_markdown, prepared
+
+    nb = _executed_like()
+    path = tmp_path / "raw.ipynb"
+    notebook.write(nb, path)
+    from_file = prepared(notebook.read(path))
+    in_memory = prepared(nbformat.from_dict(json.loads(json.dumps(nb))))
+    assert notebook.canonical(in_memory) == notebook.canonical(from_file)
+    assert notebook.canonical({"b": "x\ny", "a": 1}) != notebook.canonical({"b": "x\nz", "a": 1})
+    cache = tmp_path / "conversions"
+    made = chapter_markdown(tmp_path / "w" / "01.ipynb", tmp_path / "w", cache, nb=in_memory).read_text(encoding="utf-8")
+    (tmp_path / "w" / "01.md").unlink()
+    (cache / next(p.name for p in cache.iterdir()) / "out").write_text("từ bộ nhớ đệm", encoding="utf-8")  # mark the entry
+    again = chapter_markdown(tmp_path / "w2" / "01.ipynb", tmp_path / "w2", cache, nb=from_file)
+    assert again.read_text(encoding="utf-8") == "từ bộ nhớ đệm"  # the file's copy found the memory's conversion
+    assert "Đoạn *một*." in made

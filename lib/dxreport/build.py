@@ -510,7 +510,7 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
                                   min(workers, len(jobs)), validated) if jobs else None
     renderer = ThreadPoolExecutor(max_workers=2)
     try:
-        from . import render
+        from . import notebook, render
 
         # refuses invalid data (the kernels boot meanwhile); bytes that passed the same code's
         # checks before, as the marker records, are not checked again
@@ -547,24 +547,25 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         names = [nb.name for nb in chapter_paths]
         futures = {}
 
-        def finished(name: str) -> Path:
+        def finished(name: str, nb=None) -> Path:
+            """A chapter is done: keep it in the cache, and prepare and convert it (from `nb`,
+            the executed notebook just written, when it ran; from its file when cached)."""
             executed = nb_dir / name
             if name not in result.cached:
-                strip_papermill(executed)
                 cache.store_entry(chapter_cache, keys[name], executed)
-            prepared = render.prepare(executed, work / name)
             if result.engine != "pandoc":
-                return prepared
-            md = official.place_chapter(render.chapter_markdown(prepared, work, conversions, salt), meta.official,
-                                        official.chapter_number(names, name))
+                return render.prepare(executed, work / name)
+            prepared = render.prepared(nb if nb is not None else notebook.read(executed))
+            md = official.place_chapter(render.chapter_markdown(work / name, work, conversions, salt, nb=prepared),
+                                        meta.official, official.chapter_number(names, name))
             if "pdf" in formats and batch is None:  # converted early, while other chapters run; in a
                 render.chapter_typst(md, work, conversions, salt)  # batch, once for the whole report
             return md
 
-        def done(job, seconds):
+        def done(job, seconds, nb):
             if batch is not None:
                 batch.durations[job.output.name] = seconds
-            futures[job.output.name] = renderer.submit(finished, job.output.name)
+            futures[job.output.name] = renderer.submit(finished, job.output.name, nb)
             say(execute.finished_line(job, seconds=seconds))
 
         for name in result.cached:
@@ -690,19 +691,6 @@ def _chapter_title(nb: Path) -> str:
     except (OSError, ValueError, KeyError):
         pass
     return nb.stem
-
-
-def strip_papermill(path: Path) -> None:
-    """Remove what Papermill records about this machine (paths, environment, timings) and the
-    namespace-reset cell the warm kernel ran first."""
-    from . import notebook
-    from .execute import RESET_TAG
-    from .render import strip_machine
-
-    nb = notebook.read(path)
-    nb["cells"] = [c for c in nb["cells"] if RESET_TAG not in c.get("metadata", {}).get("tags", [])]
-    strip_machine(nb)
-    notebook.write(nb, path)
 
 
 def title_meta(data, province: str, chosen: periods.Period):

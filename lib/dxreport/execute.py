@@ -169,6 +169,25 @@ def skip_checks(nb) -> int:
     return marked
 
 
+_SOURCES: dict[tuple[str, int, int], object] = {}
+
+
+def load_source(path: Path):
+    """The chapter notebook as Papermill's loader gives it (`load_notebook_node`: read,
+    validated, Papermill's metadata added), read once per process for each version of the file:
+    a batch runs the same chapters period after period. A copy each time, to run and fill."""
+    import copy
+
+    from papermill.iorw import load_notebook_node
+
+    stat = os.stat(path)
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    loaded = _SOURCES.get(key)
+    if loaded is None:
+        loaded = _SOURCES[key] = load_notebook_node(str(path))
+    return copy.deepcopy(loaded)
+
+
 class WarmKernel:
     """One kernel kept alive across chapters."""
 
@@ -225,24 +244,25 @@ class WarmKernel:
         # waits for the kernel to answer and then drains IOPub for 0.2 s, each time.
         self.client = client
 
-    def run(self, job: Job, progress: bool, position: int) -> None:
+    def run(self, job: Job, progress: bool, position: int):
         """Run one chapter through Papermill: its loader, parameters, execution manager and
         error report, as `papermill.execute_notebook` chains them, without that function's
         two extra trips through JSON (a notebook given as an object is written to text and
         parsed again before it runs; the result is encoded by nbformat's pure-Python indenting
-        writer after). The executed notebook is validated once and written by `notebook.write`
-        (nbformat's layout, orjson's speed)."""
+        writer after). The executed notebook, without the namespace reset and what Papermill
+        records about this machine (`render.strip_machine`), is validated once, written by
+        `notebook.write` (nbformat's layout, orjson's speed) and returned."""
         import nbformat
         from papermill.engines import papermill_engines
         from papermill.exceptions import PapermillExecutionError
         from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors, remove_error_markers
-        from papermill.iorw import load_notebook_node
         from papermill.parameterize import parameterize_notebook
 
         from . import notebook
+        from .render import strip_machine
 
         source, output = str(job.source), str(job.output)
-        nb = load_notebook_node(source)
+        nb = load_source(job.source)
         reset = nbformat.v4.new_code_cell(RESET_CODE)
         reset.metadata.update(tags=[RESET_TAG, "remove-cell"], papermill={})
         nb.cells.insert(0, reset)  # each chapter starts from an empty namespace; imports stay warm
@@ -259,8 +279,11 @@ class WarmKernel:
             raise_for_execution_errors(nb, output)  # on an error, Papermill writes the notebook itself
         except PapermillExecutionError as exc:
             raise chapter_error(job, exc) from None
+        nb.cells = [cell for cell in nb.cells if RESET_TAG not in cell.metadata.get("tags", [])]
+        strip_machine(nb)
         nbformat.validate(nb)  # the outputs were made without nbformat's per-output check (`output_node`)
         notebook.write(nb, job.output)
+        return nb
 
     def kill(self) -> None:
         """Kill the kernel and whatever it started (it leads its own session), from any thread."""
@@ -578,7 +601,8 @@ class KernelPool:
 
     def run(self, jobs: list[Job], progress: bool = True, on_done=None, on_drained=None) -> None:
         """Run every job; raise the first `ChapterError` (others stop after their current chapter).
-        `on_done(job, seconds)` is called, in the worker's thread, as each chapter finishes;
+        `on_done(job, seconds, executed)` is called, in the worker's thread, as each chapter
+        finishes, with the executed notebook (as written to `job.output`);
         `on_drained()` once every job has been taken by a kernel (the last ones may still run). If
         the caller's thread is interrupted (Ctrl-C), every kernel is killed before the interrupt
         goes on."""
@@ -620,9 +644,9 @@ class KernelPool:
                         if pending.empty():
                             empty()
                         clock = time.perf_counter()
-                        kernel.run(job, progress, index)
+                        executed = kernel.run(job, progress, index)
                     if on_done is not None and not self._aborted.is_set():
-                        on_done(job, time.perf_counter() - clock)
+                        on_done(job, time.perf_counter() - clock, executed)
             except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the caller's thread
                 errors.append(exc)
                 stop.set()

@@ -110,5 +110,15 @@ def dumps(nb: dict) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def canonical(nb: dict) -> bytes:
+    """The notebook's content as compact JSON with sorted keys, multi-line strings joined: the
+    same bytes for a notebook in memory and for that notebook written and read back (a key for
+    caches, not a file format)."""
+    try:
+        return orjson.dumps(nb, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(nb, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def write(nb: dict, path: Path) -> None:
     Path(path).write_text(dumps(nb), encoding="utf-8")

@@ -104,11 +104,16 @@ def strip_machine(nb: dict) -> None:
         cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in KEEP_CELL_METADATA}
 
 
-def prepare(executed: Path, target: Path) -> Path:
-    """Write a copy of an executed notebook that is fit to publish."""
-    nb = notebook.read(executed)
+def prepared(nb: dict) -> dict:
+    """An executed notebook made fit to publish, in place; returns it."""
     for step in (remove_tagged, fold_figures, hide_code, strip_machine):
         step(nb)
+    return nb
+
+
+def prepare(executed: Path, target: Path) -> Path:
+    """Write a copy of an executed notebook that is fit to publish."""
+    nb = prepared(notebook.read(executed))
     target.parent.mkdir(parents=True, exist_ok=True)
     notebook.write(nb, target)
     return target
@@ -340,24 +345,32 @@ def _joined(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def chapter_markdown(nb_path: Path, workdir: Path, cache_dir: Path | None = None, salt: str = "") -> Path:
-    """One prepared chapter notebook → Markdown (pandoc reads one notebook per call).
+def chapter_markdown(nb_path: Path, workdir: Path, cache_dir: Path | None = None, salt: str = "",
+                     nb: dict | None = None) -> Path:
+    """One prepared chapter notebook → Markdown (pandoc reads one notebook per call). `nb`: the
+    prepared notebook, already in memory (`prepared`); `nb_path` is then written only if
+    pandoc must convert it.
 
     Figures travel inside the notebook as data URIs; here they become files under `media/`, so
     the joined document the three writers parse is small text, not megabytes of base64. With a
-    `cache_dir`, a notebook converted before (same bytes, same filter, same `salt`: the package's
-    code) is not converted again: a report whose other chapters changed re-renders only those."""
+    `cache_dir`, a notebook converted before (same content, same filter, same `salt`: the
+    package's code) is not converted again: a report whose other chapters changed re-renders
+    only those."""
     workdir.mkdir(parents=True, exist_ok=True)
     md = workdir / f"{nb_path.stem}.md"
     media = workdir / "media"
-    raw = nb_path.read_bytes()
-    key = _conversion_key("markdown", raw, salt) if cache_dir is not None else ""
+    if nb is None:
+        nb = notebook.read(nb_path)
+    key = _conversion_key("markdown", notebook.canonical(nb), salt) if cache_dir is not None else ""
     if _from_cache(cache_dir, key, md, media):
         return md
-    own = notebook_markdown(json.loads(raw.decode("utf-8")))
+    own = notebook_markdown(nb)
     if own is not None:
         md.write_text(own, encoding="utf-8")
     else:
+        if not nb_path.exists():
+            nb_path.parent.mkdir(parents=True, exist_ok=True)
+            notebook.write(nb, nb_path)
         _run([pandoc_path(), str(nb_path), "-f", "ipynb", "-t", "markdown", "--sandbox", "--lua-filter", str(FILTER),
               "--wrap=none", "-o", str(md)], workdir, f"pandoc ({nb_path.name})")
     media.mkdir(exist_ok=True)
