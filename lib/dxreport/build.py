@@ -63,10 +63,6 @@ class Batch:
         self.remaining = periods  # executions still to come; at 0 the kernels go (memory for the renders)
         # one period hands its chapters to the pool at a time (released once all are taken)
         self.executing = threading.Lock()
-        # set once a period's chapters are all on the kernels: work that can wait (the site's trend
-        # page) starts then, not while the first period is being set up
-        self.handed = threading.Event()
-        self.aborted = False
         self.durations: dict[str, float] = {}  # each chapter's last run, to start the longest first
         # Two periods render at once, each running its writers (pandoc HTML, DOCX, typst) one after
         # another: a render alone leaves a core idle whenever one writer waits for another, and the
@@ -110,8 +106,6 @@ class Batch:
             self._closing = pool
 
     def abort(self) -> None:
-        self.aborted = True
-        self.handed.set()
         with self._guard:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -581,14 +575,12 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
                 if not handed:
                     handed.append(True)
                     batch.executing.release()
-                    batch.handed.set()
 
             try:
                 pool.run(jobs, mode == "bars", on_done=done, on_drained=drained)
             finally:
                 drained()
         if batch is not None:
-            batch.handed.set()  # (a period whose chapters were all cached hands none)
             batch.executed()
         elif pool is not None:
             pool.run(jobs, mode == "bars", on_done=done)

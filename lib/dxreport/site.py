@@ -911,11 +911,8 @@ def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, 
     writer = SiteWriter(data, out_dir, secrets=[str(paths.root), str(folder)], lock_dir=paths.cache_dir)
 
     def one(index: int, slug: str, period: periods.Period) -> Report:
-        try:
-            result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder),
-                           workers=workers, progress=progress, root=paths.root, batch=batch)
-        finally:
-            batch.handed.set()  # whatever happened, the trend pages need not wait any longer
+        result = build(slug, period.code, formats=FORMATS, engine="pandoc", data_dir=str(folder),
+                       workers=workers, progress=progress, root=paths.root, batch=batch)
         if result.skipped:
             batch.executed()  # reused whole: it will not run chapters
         draft, built = report_status(result.out_dir, result)
@@ -927,12 +924,8 @@ def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, 
     names = {slug: data.province_name(slug) for slug in chosen_provinces}
 
     def trend_pages() -> None:
-        """The trend pages need only the periods, known now. They are written once the first
-        period's chapters are on the kernels, so this process's share of the start (the
-        kernels' warm-up waits on nothing of it) goes to the chapters first."""
-        batch.handed.wait()
-        if batch.aborted:
-            return
+        """The trend pages need only the data and the periods, known now: they are written while
+        the kernels finish starting."""
         writer.trends([Report(slug, names[slug], period, Path()) for slug, period in plan])
 
     with writer, ThreadPoolExecutor(max_workers=2 + RENDERS) as pipeline:
