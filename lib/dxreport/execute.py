@@ -25,6 +25,7 @@ concurrently. On purpose:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -45,10 +46,11 @@ from .errors import ChapterError
 KERNEL_NAME = "python3"
 START_TIMEOUT = 120
 RESET_CODE = "import dxreport.execute as _x; _x.fresh_namespace()"
-RESET_TAG = "dxreport-reset"
 # The chapters' code is not the analyst's history: kept in memory, not in ~/.ipython (as nbclient
 # does for the kernels it starts itself), and no SQLite file shared by concurrent kernels.
-KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
+# No top-level `await` in a chapter: IPython then skips compiling each cell a second time to look
+# for one (about a tenth of a short cell's cost in the kernel).
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.autoawait=False"]
 WARMUP_CODE = "import dxreport.execute as _x; _x.warm_up()"
 USE_IPC = os.name == "posix"
 # Kernels forked from one warm parent (`forkserver`): Linux only, where fork after imports is safe.
@@ -263,13 +265,15 @@ class WarmKernel:
 
         source, output = str(job.source), str(job.output)
         nb = load_source(job.source)
-        reset = nbformat.v4.new_code_cell(RESET_CODE)
-        reset.metadata.update(tags=[RESET_TAG, "remove-cell"], papermill={})
-        nb.cells.insert(0, reset)  # each chapter starts from an empty namespace; imports stay warm
         skip_checks(nb)
         nb = parameterize_notebook(nb, job.parameters, kernel_name=KERNEL_NAME, engine_name=_warm_engine())
         nb = remove_error_markers(prepare_notebook_metadata(nb, source, output))
         bar = {"desc": f"{job.title:<28}", "position": position, "leave": True, "unit": "ô"} if progress else False
+        # Each chapter starts from an empty namespace (imports stay warm): a silent request, queued
+        # ahead of the chapter's first cell (a kernel runs its requests in order). Not a cell of
+        # the notebook: nothing to record or publish, no reply to wait for; should it fail, the
+        # kernel aborts the chapter's cells and the chapter fails.
+        self.client.execute(RESET_CODE, silent=True, store_history=False)
         try:
             # nothing is saved while the chapter runs: nothing reads the notebook before it ends
             nb = papermill_engines.execute_notebook_with_engine(
@@ -279,7 +283,6 @@ class WarmKernel:
             raise_for_execution_errors(nb, output)  # on an error, Papermill writes the notebook itself
         except PapermillExecutionError as exc:
             raise chapter_error(job, exc) from None
-        nb.cells = [cell for cell in nb.cells if RESET_TAG not in cell.metadata.get("tags", [])]
         strip_machine(nb)
         nbformat.validate(nb)  # the outputs were made without nbformat's per-output check (`output_node`)
         notebook.write(nb, job.output)
@@ -345,6 +348,22 @@ def _warm_engine() -> str:
             return self.kc
 
         start_new_kernel_client = run_sync(async_start_new_kernel_client)  # the base binds its own
+
+        def execute(self, **kwargs):
+            """Papermill's `execute`, except that the kernel's `language_info` is asked once per
+            kernel, not after every chapter (a round trip each time; it never changes)."""
+            if self.warm_client is None:
+                return super().execute(**kwargs)
+            self.reset_execution_trackers()
+            with self.setup_kernel(**kwargs):
+                self.papermill_execute_cells()
+                info = getattr(self.warm_client, "dxreport_language_info", None)
+                if info is None:
+                    info = self.wait_for_reply(self.kc.kernel_info())["content"]["language_info"]
+                    self.warm_client.dxreport_language_info = info
+                self.nb.metadata["language_info"] = copy.deepcopy(info)
+                self.set_widgets_metadata()
+            return self.nb
 
         def output(self, outs, msg, display_id, cell_index):
             """nbclient's `output`, with the output made by `output_node`: nbformat checks each
@@ -464,8 +483,8 @@ def _shown(path: Path) -> str:
 
 
 def _source_index(source: Path, exc) -> tuple[int | None, int | None]:
-    """The failing cell in the chapter notebook as the analyst sees it (without the reset cell
-    dxreport adds and the parameters cell Papermill injects): its 0-based position among all
+    """The failing cell in the chapter notebook as the analyst sees it (without the parameters
+    cell Papermill injects): its 0-based position among all
     cells, and its 1-based number among code cells (JupyterLab's `[n]` after Run All)."""
     import nbformat
 
