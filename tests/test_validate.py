@@ -341,3 +341,17 @@ def test_build_with_a_missing_data_dir_says_so_not_unknown_province(tmp_path, ca
     assert main(["build", "--data-dir", str(tmp_path / "khong-co"), "--format", "html"]) == 1
     err = capsys.readouterr().err
     assert "không tồn tại" in err and "--data-dir" in err and "không hợp lệ" not in err
+
+
+def test_checked_tables_serve_an_unchecked_load_but_not_the_reverse(data_dir, monkeypatch):
+    """A site loads and checks the data once; its periods then ask for the tables without the
+    checks (the bytes were checked), and get the same tables. Tables read without the checks
+    never stand in for a load that asks for them."""
+    checked = load(data_dir)
+    assert load(data_dir, validate=False) is checked
+    data_module._CACHE.clear()
+    unchecked = load(data_dir, validate=False)
+    calls = []
+    real = validate.check_frames
+    monkeypatch.setattr(validate, "check_frames", lambda frames: calls.append(1) or real(frames))
+    assert load(data_dir) is not unchecked and calls == [1]

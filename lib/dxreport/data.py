@@ -262,8 +262,9 @@ def load(data_dir: str | Path | None = None, validate: bool = True) -> Data:
     """Validated, typed tables; raises `DataValidationError` listing every broken rule."""
     folder = check_folder(data_dir)
     key = (str(folder), _signature(folder), validate)
-    if key in _CACHE:
-        return _CACHE[key]
+    for kept in (key, key[:2] + (True,)):  # tables that passed the checks serve a load without them
+        if kept in _CACHE:
+            return _CACHE[kept]
     frames, issues = read_raw(folder)
     if validate and not _already_validated(folder):
         from .validate import check_frames
