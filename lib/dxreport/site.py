@@ -895,6 +895,11 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
         from .data import load  # pandas: imported while the kernels boot, not before they start
 
         data = load(folder)
+        # What is loaded now (the libraries, the tables) lives as long as the site build: out of
+        # the collector's reach, each full collection scans only what the periods make since.
+        import gc
+
+        gc.freeze()
         if not plan:
             raise SiteError("Không có kỳ báo cáo nào có số liệu để xuất bản.")
         return _build_site(paths, folder, out_dir, data, plan, chosen_provinces, batch, workers, progress, log)
