@@ -178,8 +178,6 @@ def load_source(path: Path):
     """The chapter notebook as Papermill's loader gives it (`load_notebook_node`: read,
     validated, Papermill's metadata added), read once per process for each version of the file:
     a batch runs the same chapters period after period. A copy each time, to run and fill."""
-    import copy
-
     from papermill.iorw import load_notebook_node
 
     stat = os.stat(path)
@@ -251,9 +249,9 @@ class WarmKernel:
         error report, as `papermill.execute_notebook` chains them, without that function's
         two extra trips through JSON (a notebook given as an object is written to text and
         parsed again before it runs; the result is encoded by nbformat's pure-Python indenting
-        writer after). The executed notebook, without the namespace reset and what Papermill
-        records about this machine (`render.strip_machine`), is validated once, written by
-        `notebook.write` (nbformat's layout, orjson's speed) and returned."""
+        writer after). The executed notebook, without what Papermill records about this machine
+        (`render.strip_machine`), is validated once, written by `notebook.write` (nbformat's
+        layout, orjson's speed) and returned."""
         import nbformat
         from papermill.engines import papermill_engines
         from papermill.exceptions import PapermillExecutionError
@@ -484,8 +482,8 @@ def _shown(path: Path) -> str:
 
 def _source_index(source: Path, exc) -> tuple[int | None, int | None]:
     """The failing cell in the chapter notebook as the analyst sees it (without the parameters
-    cell Papermill injects): its 0-based position among all
-    cells, and its 1-based number among code cells (JupyterLab's `[n]` after Run All)."""
+    cell Papermill injects): its 0-based position among all cells, and its 1-based number among
+    code cells (JupyterLab's `[n]` after Run All)."""
     import nbformat
 
     cells = nbformat.read(str(source), as_version=4).cells
