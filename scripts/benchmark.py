@@ -8,11 +8,15 @@ Measured in a throw-away copy of the project (notebooks, data, _quarto.yml), nev
           another), then pandoc + typst on the results: what the build replaces;
 - cold    `dxreport build` with an empty cache and no previous report (warm kernel pool);
 - nothing changed   `dxreport build` again: the keys match and no work is done;
-- one chapter changed   a markdown cell of one notebook edited: that chapter re-runs, the
-          others come from the cache, the report is rendered again.
+- prose edited   a Markdown cell of one notebook edited: no chapter re-runs, the new prose goes
+          into the cached outputs, the report is rendered again;
+- code edited   a code cell of one notebook edited: that chapter re-runs, the others come from
+          the cache, the report is rendered again.
 
-Peak memory is the largest sum of resident memory over the build process and all its children
-(kernels, pandoc), sampled every 20 ms. Targets (from the brief): cold ≤ 0.3 × naive, nothing
+Peak memory is the largest sum of proportional set sizes over the build process and all its
+children (kernels, pandoc), sampled every 20 ms in one more run of the naive and the cold build:
+the timed runs are not sampled (the sampler's own CPU would slow a command that keeps both cores
+busy more than one that leaves a core idle). Targets (from the brief): cold ≤ 0.3 × naive, nothing
 changed ≤ 5 % of cold, peak < 1 GiB. Results are printed as a Markdown table; with
 `--write-readme` they replace the block between the benchmark markers in README.md.
 
@@ -62,9 +66,13 @@ def _memory(p: "psutil.Process") -> int:
         return p.memory_info().rss
 
 
-def measure(cmd: list[str], env: dict, at_peak: list | None = None) -> tuple[float, int]:
+def measure(cmd: list[str], env: dict, at_peak: list | None = None, memory: bool = True) -> tuple[float, int]:
     """Wall time and peak memory (bytes) of a command and all its children; `at_peak`, when
-    given, receives (memory, command) of each process at the moment of the peak. Each process
+    given, receives (memory, command) of each process at the moment of the peak. With
+    `memory=False`, the time alone (peak 0): the sampler reads every process's page tables
+    fifty times a second, a share of the CPU that a command keeping both cores busy (a site)
+    cannot spare and one leaving a core idle (a build) does not miss, so timed runs are not
+    sampled and memory has runs of its own. Each process
     counts its proportional set size (PSS: a page shared by n processes counts 1/n in each), so
     the kernels forked from one warm parent, which share its pages, are not counted once per
     kernel as their resident sizes would be; where PSS cannot be read, the resident size. A
@@ -104,11 +112,13 @@ def measure(cmd: list[str], env: dict, at_peak: list | None = None) -> tuple[flo
             time.sleep(0.02)
 
     thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
+    if memory:
+        thread.start()
     _, err = proc.communicate()
     elapsed = time.perf_counter() - started
     done.set()
-    thread.join()
+    if memory:
+        thread.join()
     if proc.returncode != 0:
         raise SystemExit(f"command failed: {' '.join(cmd)}\n{err.decode()[-2000:]}")
     return elapsed, peak
@@ -146,27 +156,31 @@ def run(args) -> dict:
             root = copy_project(Path(tmp))
             env = dict(os.environ, DXREPORT_ROOT=str(root))
             build = [dxreport, "build", "--period", args.period, "--no-progress", "--workers", str(args.workers)]
-            t, m = measure([python, "-c", NAIVE, str(root), args.period], env)
+            t, _ = measure([python, "-c", NAIVE, str(root), args.period], env, memory=False)
             results["naive"].append(t)
-            peaks["naive"].append(m)
-            t, m = measure(build, env)
+            t, _ = measure(build, env, memory=False)
             results["cold"].append(t)
-            peaks["cold"].append(m)
-            t, _ = measure(build, env)
+            t, _ = measure(build, env, memory=False)
             results["nothing"].append(t)
             nb = root / "notebooks" / "05-kinh-te-so.ipynb"
             data = json.loads(nb.read_text(encoding="utf-8"))
             data["cells"][0]["source"] = ["# Kinh tế số\n", "\n", f"(lần đo {i})"]
             nb.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            t, _ = measure(build, env)
+            t, _ = measure(build, env, memory=False)
             results["one"].append(t)
             code = next(c for c in data["cells"] if c["cell_type"] == "code" and "parameters" not in
                         c.get("metadata", {}).get("tags", []))
             code["source"] = "".join(code["source"]) + f"\n# lần đo {i}"
             nb.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            t, _ = measure(build, env)
+            t, _ = measure(build, env, memory=False)
             results["code"].append(t)
         print(f"run {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in results.items()), file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="dxbench-") as tmp:  # memory: one more run of each, sampled
+        root = copy_project(Path(tmp))
+        env = dict(os.environ, DXREPORT_ROOT=str(root))
+        build = [dxreport, "build", "--period", args.period, "--no-progress", "--workers", str(args.workers)]
+        peaks["naive"].append(measure([python, "-c", NAIVE, str(root), args.period], env)[1])
+        peaks["cold"].append(measure(build, env)[1])
     med = {k: statistics.median(v) for k, v in results.items()}
     return {
         "runs": args.runs, "period": args.period, "workers": args.workers,
@@ -305,26 +319,34 @@ def run_site(args) -> str:
     dxreport = str(Path(python).with_name("dxreport"))
     codes = site_periods(args.site)
     seq_t, seq_m, site_t, site_m = [], [], [], []
+
+    def build(code: str) -> list[str]:
+        return [dxreport, "build", "--province", "nghe-an", "--period", code, "--force", "--no-progress",
+                "--workers", str(args.workers)]
+
+    site = [dxreport, "site", "--province", "nghe-an", "--workers", str(args.workers)]
+    for code in codes:
+        site += ["--period", code]
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="dxbench-site-") as tmp:
             root = copy_project(Path(tmp))
             env = dict(os.environ, DXREPORT_ROOT=str(root))
-            total, peak = 0.0, 0
+            total = 0.0
             for code in codes:
-                t, m = measure([dxreport, "build", "--province", "nghe-an", "--period", code, "--force",
-                                "--no-progress", "--workers", str(args.workers)], env)
-                total, peak = total + t, max(peak, m)
+                total += measure(build(code), env, memory=False)[0]
             seq_t.append(total)
-            seq_m.append(peak)
             shutil.rmtree(root / "outputs")
-            cmd = [dxreport, "site", "--province", "nghe-an", "--workers", str(args.workers)]
-            for code in codes:
-                cmd += ["--period", code]
-            t, m = measure(cmd, env)
+            t, _ = measure(site, env, memory=False)
             site_t.append(t)
-            site_m.append(m)
-        print(f"run {i + 1}: {len(codes)} × build --force {total:.1f}s (peak {peak / 2**20:.0f} MiB); "
-              f"site {t:.1f}s (peak {m / 2**20:.0f} MiB)", file=sys.stderr)
+        print(f"run {i + 1}: {len(codes)} × build --force {total:.1f}s; site {t:.1f}s", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="dxbench-site-") as tmp:  # memory: one more run, sampled
+        root = copy_project(Path(tmp))
+        env = dict(os.environ, DXREPORT_ROOT=str(root))
+        seq_m.append(max(measure(build(code), env)[1] for code in codes))
+        shutil.rmtree(root / "outputs")
+        site_m.append(measure(site, env)[1])
+    print(f"memory: {len(codes)} × build --force peak {seq_m[0] / 2**20:.0f} MiB; site peak {site_m[0] / 2**20:.0f} MiB",
+          file=sys.stderr)
     seq, one = statistics.median(seq_t), statistics.median(site_t)
     return "\n".join([
         f"A site of {len(codes)} periods (`scripts/benchmark.py --site {args.site}`, {args.runs} runs, median; "
