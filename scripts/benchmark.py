@@ -360,7 +360,7 @@ def run_site(args) -> str:
         f"| `dxreport site` of the same {len(codes)} periods, from empty outputs/ | {one:.1f} s | "
         f"{min(site_t):.1f}–{max(site_t):.1f} s | **{max(site_m) / 2**20:.0f} MiB** (target < 1,5 GiB) |",
         "",
-        f"The site takes **{one / seq:.2f} ×** the separate builds (target ≤ 0,35).",
+        f"The site takes **{one / seq:.3f} ×** the separate builds (target ≤ 0,35).",
     ])
 
 
