@@ -46,6 +46,7 @@ from .errors import ChapterError
 KERNEL_NAME = "python3"
 START_TIMEOUT = 120
 RESET_CODE = "import dxreport.execute as _x; _x.fresh_namespace()"
+RESET_TAG = "dxreport-reset"
 # The chapters' code is not the analyst's history: kept in memory, not in ~/.ipython (as nbclient
 # does for the kernels it starts itself), and no SQLite file shared by concurrent kernels.
 # No top-level `await` in a chapter: IPython then skips compiling each cell a second time to look
@@ -249,9 +250,9 @@ class WarmKernel:
         error report, as `papermill.execute_notebook` chains them, without that function's
         two extra trips through JSON (a notebook given as an object is written to text and
         parsed again before it runs; the result is encoded by nbformat's pure-Python indenting
-        writer after). The executed notebook, without what Papermill records about this machine
-        (`render.strip_machine`), is validated once, written by `notebook.write` (nbformat's
-        layout, orjson's speed) and returned."""
+        writer after). The executed notebook, without the namespace reset and what Papermill
+        records about this machine (`render.strip_machine`), is validated once, written by
+        `notebook.write` (nbformat's layout, orjson's speed) and returned."""
         import nbformat
         from papermill.engines import papermill_engines
         from papermill.exceptions import PapermillExecutionError
@@ -263,15 +264,13 @@ class WarmKernel:
 
         source, output = str(job.source), str(job.output)
         nb = load_source(job.source)
+        reset = nbformat.v4.new_code_cell(RESET_CODE)
+        reset.metadata.update(tags=[RESET_TAG, "remove-cell"], papermill={})
+        nb.cells.insert(0, reset)  # each chapter starts from an empty namespace; imports stay warm
         skip_checks(nb)
         nb = parameterize_notebook(nb, job.parameters, kernel_name=KERNEL_NAME, engine_name=_warm_engine())
         nb = remove_error_markers(prepare_notebook_metadata(nb, source, output))
         bar = {"desc": f"{job.title:<28}", "position": position, "leave": True, "unit": "ô"} if progress else False
-        # Each chapter starts from an empty namespace (imports stay warm): a silent request, queued
-        # ahead of the chapter's first cell (a kernel runs its requests in order). Not a cell of
-        # the notebook: nothing to record or publish, no reply to wait for; should it fail, the
-        # kernel aborts the chapter's cells and the chapter fails.
-        self.client.execute(RESET_CODE, silent=True, store_history=False)
         try:
             # nothing is saved while the chapter runs: nothing reads the notebook before it ends
             nb = papermill_engines.execute_notebook_with_engine(
@@ -281,6 +280,7 @@ class WarmKernel:
             raise_for_execution_errors(nb, output)  # on an error, Papermill writes the notebook itself
         except PapermillExecutionError as exc:
             raise chapter_error(job, exc) from None
+        nb.cells = [cell for cell in nb.cells if RESET_TAG not in cell.metadata.get("tags", [])]
         strip_machine(nb)
         nbformat.validate(nb)  # the outputs were made without nbformat's per-output check (`output_node`)
         notebook.write(nb, job.output)
@@ -481,9 +481,9 @@ def _shown(path: Path) -> str:
 
 
 def _source_index(source: Path, exc) -> tuple[int | None, int | None]:
-    """The failing cell in the chapter notebook as the analyst sees it (without the parameters
-    cell Papermill injects): its 0-based position among all cells, and its 1-based number among
-    code cells (JupyterLab's `[n]` after Run All)."""
+    """The failing cell in the chapter notebook as the analyst sees it (without the reset cell
+    dxreport adds and the parameters cell Papermill injects): its 0-based position among all
+    cells, and its 1-based number among code cells (JupyterLab's `[n]` after Run All)."""
     import nbformat
 
     cells = nbformat.read(str(source), as_version=4).cells
