@@ -234,6 +234,7 @@ def test_data_from_the_tables_is_escaped_in_every_page(tmp_path, data_dir):
     assert chart.find(f"{svg}title").text == 'Tốc độ <script>alert("x")</script> & <b>đậm</b>'
     assert not chart.findall(f".//{svg}script") and not chart.findall(f".//{svg}b")
     assert f'src="xu-huong/{charts[0].name}" alt="Biểu đồ đường Tốc độ &lt;script&gt;' in trend
+    assert f'<a class="phong-to" href="xu-huong/{charts[0].name}"><img' in trend  # opened whole on a phone
     assert "31/12/2022:" in trend and "30/8/2023:" in trend and "mục tiêu 25 Mbps" in trend
     home = (out / "index.html").read_text(encoding="utf-8")
     assert "Tỉnh Nghệ An &lt;script&gt;" in home

@@ -780,8 +780,11 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
             raw, alt, size = _trend_chart(title, points, ind["unit"], target)
             file_name = f"{anchor}.svg"
             images[file_name] = raw
-            chart = (f'<figure>\n<img src="{TREND_FOLDER}/{file_name}" alt="{_esc(alt)}" width="{size[0]}" '
-                     f'height="{size[1]}" loading="lazy">\n<figcaption>{_esc(title)}: các số liệu đã công bố'
+            # a link to the chart alone, as on the report page: a phone reader opens it whole to zoom
+            src = f"{TREND_FOLDER}/{file_name}"
+            chart = (f'<figure>\n<a class="phong-to" href="{src}"><img src="{src}" alt="{_esc(alt)}" '
+                     f'width="{size[0]}" height="{size[1]}" loading="lazy"></a>\n'
+                     f'<figcaption>{_esc(title)}: các số liệu đã công bố'
                      + (", đường nét đứt là mục tiêu" if target is not None else "") + '.</figcaption>\n</figure>\n')
         section = (
             f'<section aria-labelledby="{anchor}">\n<h3 id="{anchor}">{_esc(title)}</h3>\n'
