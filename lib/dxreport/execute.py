@@ -46,7 +46,6 @@ from .errors import ChapterError
 KERNEL_NAME = "python3"
 START_TIMEOUT = 120
 RESET_CODE = "import dxreport.execute as _x; _x.fresh_namespace()"
-RESET_TAG = "dxreport-reset"
 # The chapters' code is not the analyst's history: kept in memory, not in ~/.ipython (as nbclient
 # does for the kernels it starts itself), and no SQLite file shared by concurrent kernels.
 # No top-level `await` in a chapter: IPython then skips compiling each cell a second time to look
@@ -189,6 +188,20 @@ def load_source(path: Path):
     return copy.deepcopy(loaded)
 
 
+def _close_thread_loop() -> None:
+    """Close the event loop that nbclient made for this thread (`jupyter_core`'s `run_sync`
+    makes one per thread and never closes it). Left to the garbage collector, a loop freed
+    after its own sockets (at exit, after Ctrl-C) prints an error from its `__del__`."""
+    import asyncio
+
+    try:
+        loop = asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:  # this thread never made one
+        return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+
+
 class WarmKernel:
     """One kernel kept alive across chapters."""
 
@@ -250,9 +263,9 @@ class WarmKernel:
         error report, as `papermill.execute_notebook` chains them, without that function's
         two extra trips through JSON (a notebook given as an object is written to text and
         parsed again before it runs; the result is encoded by nbformat's pure-Python indenting
-        writer after). The executed notebook, without the namespace reset and what Papermill
-        records about this machine (`render.strip_machine`), is validated once, written by
-        `notebook.write` (nbformat's layout, orjson's speed) and returned."""
+        writer after). The executed notebook, without what Papermill records about this machine
+        (`render.strip_machine`), is validated once, written by `notebook.write` (nbformat's
+        layout, orjson's speed) and returned."""
         import nbformat
         from papermill.engines import papermill_engines
         from papermill.exceptions import PapermillExecutionError
@@ -264,12 +277,16 @@ class WarmKernel:
 
         source, output = str(job.source), str(job.output)
         nb = load_source(job.source)
-        reset = nbformat.v4.new_code_cell(RESET_CODE)
-        reset.metadata.update(tags=[RESET_TAG, "remove-cell"], papermill={})
-        nb.cells.insert(0, reset)  # each chapter starts from an empty namespace; imports stay warm
         skip_checks(nb)
         nb = parameterize_notebook(nb, job.parameters, kernel_name=KERNEL_NAME, engine_name=_warm_engine())
         nb = remove_error_markers(prepare_notebook_metadata(nb, source, output))
+        # Each chapter starts from an empty namespace (imports stay warm): the reset runs as the
+        # first line of the chapter's first code cell (its parameters), not as a cell of its own,
+        # which cost a kernel round trip per chapter. The cell reads as written once it has run.
+        first = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), None)
+        written = nb.cells[first].source if first is not None else ""
+        if first is not None:
+            nb.cells[first].source = f"{RESET_CODE}\n{written}"
         bar = {"desc": f"{job.title:<28}", "position": position, "leave": True, "unit": "ô"} if progress else False
         try:
             # nothing is saved while the chapter runs: nothing reads the notebook before it ends
@@ -277,10 +294,11 @@ class WarmKernel:
                 _warm_engine(), nb, kernel_name=KERNEL_NAME, input_path=source, output_path=None,
                 progress_bar=bar, log_output=False, start_timeout=START_TIMEOUT, km=self.km,
                 warm_client=self.client)
+            if first is not None:
+                nb.cells[first].source = written
             raise_for_execution_errors(nb, output)  # on an error, Papermill writes the notebook itself
         except PapermillExecutionError as exc:
             raise chapter_error(job, exc) from None
-        nb.cells = [cell for cell in nb.cells if RESET_TAG not in cell.metadata.get("tags", [])]
         strip_machine(nb)
         nbformat.validate(nb)  # the outputs were made without nbformat's per-output check (`output_node`)
         notebook.write(nb, job.output)
@@ -481,9 +499,9 @@ def _shown(path: Path) -> str:
 
 
 def _source_index(source: Path, exc) -> tuple[int | None, int | None]:
-    """The failing cell in the chapter notebook as the analyst sees it (without the reset cell
-    dxreport adds and the parameters cell Papermill injects): its 0-based position among all
-    cells, and its 1-based number among code cells (JupyterLab's `[n]` after Run All)."""
+    """The failing cell in the chapter notebook as the analyst sees it (without the parameters
+    cell Papermill injects): its 0-based position among all cells, and its 1-based number among
+    code cells (JupyterLab's `[n]` after Run All)."""
     import nbformat
 
     cells = nbformat.read(str(source), as_version=4).cells
@@ -667,6 +685,8 @@ class KernelPool:
             except BaseException as exc:  # noqa: BLE001 - collected and re-raised in the caller's thread
                 errors.append(exc)
                 stop.set()
+            finally:
+                _close_thread_loop()
 
         threads = [threading.Thread(target=worker, args=(k,), name=f"dxreport-kernel-{i}-{self.token}",
                                     daemon=True)

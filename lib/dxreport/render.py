@@ -37,13 +37,13 @@ from . import display, escape, notebook
 from .errors import RenderError
 from .paths import OUTPUT_NAME, TEMPLATES_DIR
 
-REMOVE_TAGS = {"remove-cell", "parameters", "injected-parameters", "dxreport-reset"}
+REMOVE_TAGS = {"remove-cell", "parameters", "injected-parameters"}
 READER_MIME = {"text/markdown", "text/html", "image/png", "image/svg+xml"}
 
 
 def remove_tagged(nb: dict) -> None:
-    """Drop the cells a reader must not see: parameters, the injected parameters, the namespace
-    reset, and anything tagged `remove-cell`."""
+    """Drop the cells a reader must not see: parameters, the injected parameters and anything
+    tagged `remove-cell`."""
     nb["cells"] = [c for c in nb.get("cells", []) if not REMOVE_TAGS & set(c.get("metadata", {}).get("tags", []))]
 
 
