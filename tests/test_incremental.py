@@ -184,7 +184,11 @@ def test_chapters_sharing_a_kernel_see_nothing_of_each_other_and_leave_no_histor
 
     code = nbformat.v4.new_code_cell
     first = _notebook(tmp_path / "a.ipynb", [code("leak = 41\nimport matplotlib.pyplot as plt\nplt.figure()")])
-    second = _notebook(tmp_path / "b.ipynb", [code(
+    # a key-figure cell first (a build does not run it): the reset goes with the first cell that
+    # runs, here the parameters
+    check = code("# NBVAL_CHECK_OUTPUT\nprint(leak)", metadata={"tags": ["remove-cell"]})
+    params = code("x = 0", metadata={"tags": ["parameters"]})
+    second = _notebook(tmp_path / "b.ipynb", [check, params, code(
         "import matplotlib.pyplot as plt, gc, logging\n"
         "print('leak' in dir(), len(plt.get_fignums()), get_ipython().history_manager.hist_file)\n"
         "print(gc.get_freeze_count() > 10000, logging.getLogger('IPKernelApp').isEnabledFor(logging.DEBUG))")])
@@ -198,6 +202,9 @@ def test_chapters_sharing_a_kernel_see_nothing_of_each_other_and_leave_no_histor
     out = nbformat.read(str(tmp_path / "out-b.ipynb"), as_version=4)
     printed = "".join(o.get("text", "") for c in out.cells for o in c.get("outputs", []))
     assert printed.strip() == "False 0 :memory:\nTrue False"  # warmed up: imports frozen, no debug records
+    ran = [c.source for c in out.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert ran == [c.source for c in nbformat.read(str(second), as_version=4).cells]  # read as written
+    assert "fresh_namespace" not in json.dumps(out)
 
 
 def test_the_pool_says_when_every_chapter_is_taken_and_a_second_run_waits_for_a_busy_kernel(tmp_path):

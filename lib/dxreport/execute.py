@@ -283,7 +283,8 @@ class WarmKernel:
         # Each chapter starts from an empty namespace (imports stay warm): the reset runs as the
         # first line of the chapter's first code cell (its parameters), not as a cell of its own,
         # which cost a kernel round trip per chapter. The cell reads as written once it has run.
-        first = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), None)
+        first = next((i for i, cell in enumerate(nb.cells)
+                      if cell.cell_type == "code" and SKIP_TAG not in cell.metadata.get("tags", [])), None)
         written = nb.cells[first].source if first is not None else ""
         if first is not None:
             nb.cells[first].source = f"{RESET_CODE}\n{written}"
