@@ -101,10 +101,13 @@ def ratio(numerator, denominator, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def tick(value, unit: str = "") -> str:
+    """An axis tick's label: a Vietnamese number to two decimals at most (and % when asked)."""
+    return percent(round(value, 2)) if unit == "%" else number(round(value, 2))
+
+
 def axis_formatter(unit: str = ""):
-    """A matplotlib tick formatter printing Vietnamese numbers (and % when asked)."""
+    """A matplotlib tick formatter printing `tick` labels."""
     from matplotlib.ticker import FuncFormatter
 
-    if unit == "%":
-        return FuncFormatter(lambda x, _pos: percent(round(x, 2)))
-    return FuncFormatter(lambda x, _pos: number(round(x, 2)))
+    return FuncFormatter(lambda x, _pos: tick(x, unit))

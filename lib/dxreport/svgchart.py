@@ -65,10 +65,6 @@ def _num(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _tick_label(value: float, unit: str) -> str:
-    return fmt.percent(round(value, 2)) if unit == "%" else fmt.number(round(value, 2))
-
-
 def line_chart(points: list[tuple[date, float]], unit: str, target: float | None = None,
                invert: bool = False, title: str = "") -> str:
     """An SVG document: the line through `points` (date, value), each point labelled with its
@@ -86,7 +82,7 @@ def line_chart(points: list[tuple[date, float]], unit: str, target: float | None
     span = (y_high - y_low) or 1.0
     y_low, y_high = y_low - span * 0.06, y_high + span * 0.06
 
-    labels = [_tick_label(t, unit) for t in ticks]
+    labels = [fmt.tick(t, unit) for t in ticks]  # as the report's charts label theirs
     left = 14 + CHAR * max(len(text) for text in labels)
     right, top, bottom = WIDTH - 16, 40, HEIGHT - 30
 
