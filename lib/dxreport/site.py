@@ -931,13 +931,10 @@ def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, 
 
     names = {slug: data.province_name(slug) for slug in chosen_provinces}
 
-    def trend_pages() -> None:
-        """The trend pages need only the data and the periods, known now: they are written while
-        the kernels finish starting."""
-        writer.trends([Report(slug, names[slug], period, Path()) for slug, period in plan])
-
     with writer, ThreadPoolExecutor(max_workers=2 + RENDERS) as pipeline:
-        trends = pipeline.submit(trend_pages)
+        # the trend pages need only the data and the periods, known now: written while the kernels
+        # finish starting
+        trends = pipeline.submit(writer.trends, [Report(slug, names[slug], period, Path()) for slug, period in plan])
         futures = [pipeline.submit(one, i, slug, period) for i, (slug, period) in enumerate(plan, start=1)]
         try:
             reports = [f.result() for f in futures]
