@@ -151,11 +151,11 @@ def run(args) -> dict:
     dxreport = str(Path(python).with_name("dxreport"))
     results: dict[str, list] = {"naive": [], "cold": [], "nothing": [], "one": [], "code": []}
     peaks: dict[str, list] = {"naive": [], "cold": []}
+    build = [dxreport, "build", "--period", args.period, "--no-progress", "--workers", str(args.workers)]
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="dxbench-") as tmp:
             root = copy_project(Path(tmp))
             env = dict(os.environ, DXREPORT_ROOT=str(root))
-            build = [dxreport, "build", "--period", args.period, "--no-progress", "--workers", str(args.workers)]
             t, _ = measure([python, "-c", NAIVE, str(root), args.period], env, memory=False)
             results["naive"].append(t)
             t, _ = measure(build, env, memory=False)
@@ -178,7 +178,6 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="dxbench-") as tmp:  # memory: one more run of each, sampled
         root = copy_project(Path(tmp))
         env = dict(os.environ, DXREPORT_ROOT=str(root))
-        build = [dxreport, "build", "--period", args.period, "--no-progress", "--workers", str(args.workers)]
         peaks["naive"].append(measure([python, "-c", NAIVE, str(root), args.period], env)[1])
         peaks["cold"].append(measure(build, env)[1])
     med = {k: statistics.median(v) for k, v in results.items()}
