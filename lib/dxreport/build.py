@@ -538,6 +538,11 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
                                             os.environ.get(periods.TODAY_ENV, "")),
                                   cached=not force)
 
+        # made now, while the kernels boot and this process waits for them (in a batch: while
+        # the periods before execute), not after the chapters, when the report waits for it
+        _check_sheet(data, params["province"], chosen, tmp, paths.cache_dir / "checks",
+                     cache.key("checks", validated, salt, params["province"], chosen.code,
+                               repr(periods.Policy.from_env())))
         names = [nb.name for nb in chapter_paths]
         futures = {}
 
@@ -602,9 +607,6 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     from contextlib import nullcontext
 
     with batch.rendering if batch is not None else nullcontext():
-        _check_sheet(data, params["province"], chosen, tmp, paths.cache_dir / "checks",
-                     cache.key("checks", validated, salt, params["province"], chosen.code,
-                               repr(periods.Policy.from_env())))
         if meta.official is not None:
             result.draft = meta.official.draft
             result.remarks = official.remark_lines(meta.official, paths.root)
