@@ -207,6 +207,36 @@ def test_chapters_sharing_a_kernel_see_nothing_of_each_other_and_leave_no_histor
     assert "fresh_namespace" not in json.dumps(out)
 
 
+def test_papermill_bookkeeping_of_a_cell_keeps_its_times_without_dateutil(monkeypatch):
+    import datetime
+
+    import dateutil.parser
+    from papermill.engines import papermill_engines
+
+    from dxreport import execute
+
+    def refused(*_args, **_kwargs):
+        raise AssertionError("dateutil's general parser was called")
+
+    monkeypatch.setattr(dateutil.parser, "parse", refused)
+    manager = papermill_engines.get_engine(execute._warm_engine()).manager
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("# Đề mục")]
+    nb.metadata.papermill = {}  # as Papermill's prepare_notebook_metadata leaves it
+    man = manager(nb, progress_bar=False)
+    man.notebook_start()
+    for index, cell in enumerate(man.nb.cells):
+        man.cell_start(cell, index)
+        man.cell_complete(cell, index)
+    man.notebook_complete()
+    for cell in man.nb.cells:
+        times = cell.metadata.papermill
+        start, end = (datetime.datetime.fromisoformat(times[k]) for k in ("start_time", "end_time"))
+        assert times["duration"] == (end - start).total_seconds() >= 0
+        assert times["status"] == "completed" and times["exception"] is False
+    assert man.nb.metadata.papermill["duration"] >= 0
+
+
 def test_the_pool_says_when_every_chapter_is_taken_and_a_second_run_waits_for_a_busy_kernel(tmp_path):
     """A batch hands the next period to the pool once the last chapter of this one is taken, not
     finished; a run that arrives then uses the free kernel and waits for the busy one."""

@@ -49,8 +49,11 @@ RESET_CODE = "import dxreport.execute as _x; _x.fresh_namespace()"
 # The chapters' code is not the analyst's history: kept in memory, not in ~/.ipython (as nbclient
 # does for the kernels it starts itself), and no SQLite file shared by concurrent kernels.
 # No top-level `await` in a chapter: IPython then skips compiling each cell a second time to look
-# for one (about a tenth of a short cell's cost in the kernel).
-KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.autoawait=False"]
+# for one (about a tenth of a short cell's cost in the kernel). Output written to the process's
+# file descriptors by C code is not copied into the notebook (it goes to the pool's kernel log):
+# the chapters print through Python, and ipykernel's pipe-reading threads cost every cell.
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--InteractiveShell.autoawait=False",
+               "--IPKernelApp.capture_fd_output=False"]
 WARMUP_CODE = "import dxreport.execute as _x; _x.warm_up()"
 USE_IPC = os.name == "posix"
 # Kernels forked from one warm parent (`forkserver`): Linux only, where fork after imports is safe.
@@ -342,12 +345,31 @@ WARM_ENGINE = "dxreport-warm"
 def _warm_engine() -> str:
     """Papermill's nbclient engine, except that the notebook client is handed the kernel's
     long-lived client instead of connecting anew (registered once, on first use)."""
+    import datetime
+
     from nbclient.util import run_sync
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
     if WARM_ENGINE in papermill_engines._engines:
         return WARM_ENGINE
+
+    class WarmManager(NotebookExecutionManager):
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            """Papermill's, with the cell's duration taken from the start time it wrote itself
+            by `datetime.fromisoformat`, not dateutil's general parser (which cost as much as the
+            rest of a short cell's bookkeeping in this process). `strip_machine` drops these
+            timings from what is written; a failed chapter's kept notebook still has them."""
+            papermill = cell.metadata.papermill
+            start = papermill.get("start_time")
+            papermill["start_time"] = None  # Papermill's own method then finds no start to parse
+            try:
+                super().cell_complete(cell, cell_index, **kwargs)
+            finally:
+                papermill["start_time"] = start
+            if start:
+                end = datetime.datetime.fromisoformat(papermill["end_time"])
+                papermill["duration"] = (end - datetime.datetime.fromisoformat(start)).total_seconds()
 
     class WarmClient(PapermillNotebookClient):
         def __init__(self, nb_man, warm_client=None, **kwargs):
@@ -403,14 +425,32 @@ def _warm_engine() -> str:
             return out
 
     class WarmEngine(NBClientEngine):
+        manager = WarmManager
+
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            """Papermill's `Engine.execute_notebook`, with `WarmManager` as the manager."""
+            nb_man = cls.manager(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                 autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None, **kwargs):
             kwargs.pop("input_path", None)
             kwargs.pop("startup_timeout", None)
             timeout = execution_timeout or kwargs.pop("timeout", None)
+            # record_timing: nbclient's per-message timestamps in each cell's metadata, which
+            # `strip_machine` removes before anything is written
             return WarmClient(nb_man, timeout=timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
-                              log=logging.getLogger("papermill"), log_output=log_output,
+                              log=logging.getLogger("papermill"), log_output=log_output, record_timing=False,
                               stdout_file=stdout_file, stderr_file=stderr_file, **kwargs).execute()
 
     papermill_engines.register(WARM_ENGINE, WarmEngine)
