@@ -359,7 +359,8 @@ def _warm_engine() -> str:
             """Papermill's, with the cell's duration taken from the start time it wrote itself
             by `datetime.fromisoformat`, not dateutil's general parser (which cost as much as the
             rest of a short cell's bookkeeping in this process). `strip_machine` drops these
-            timings from what is written; a failed chapter's kept notebook still has them."""
+            timings from what is written; a failed chapter's kept notebook still has them.
+            Papermill saves nothing meanwhile: `WarmKernel.run` gives it no output path."""
             papermill = cell.metadata.papermill
             start = papermill.get("start_time")
             papermill["start_time"] = None  # Papermill's own method then finds no start to parse
