@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import fmt, narrative, periods
+from .escape import FORMULA_START
 from .paths import CHECK_SHEET_NAME
 from .selection import Obs
 
@@ -33,7 +34,6 @@ CONFLICT = "Nguồn mâu thuẫn"
 MISMATCH = "Tỷ lệ in khác x/y"
 OLD = "Số liệu cũ"
 KINDS = (CONFLICT, MISMATCH, OLD, NOTE)  # the sheet's order: what needs a decision first
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def check_sheet(data, province: str, period: periods.Period | str, close_days: int = 31,
@@ -142,7 +142,7 @@ def _other_notes(data, province: str, end: date) -> list[dict]:
 
 def neutralise(value):
     """A text cell a spreadsheet would evaluate (=, +, -, @...) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 

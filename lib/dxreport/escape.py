@@ -60,7 +60,9 @@ def typst_string(text) -> str:
     return plain(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet (Excel, LibreOffice) may run as a formula when a cell starts with it (OWASP
+# "CSV injection"): every CSV/XLSX the project writes or reads checks against this one tuple.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
 
 
@@ -72,6 +74,6 @@ def cell(value):
     number such as "-5" or "+1,5", which no spreadsheet runs."""
     if not isinstance(value, str) or isinstance(value, Number):
         return value
-    if value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import xlsx
+from .escape import FORMULA_START
 
-TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Vietnamese grouping (3.348.092; 72,05; -1,5) or a plain integer / decimal-comma number.
 _VI_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$")
 # A plain decimal-point number (-12.5) as another tool may print it; never "1e5", "inf" or "nan".
@@ -41,14 +41,14 @@ def parse_number(text: str) -> int | float | None:
 def neutralise(text: str) -> str:
     """A cell made safe to open in a spreadsheet: text that a spreadsheet could read as a formula
     gets a leading apostrophe; numbers and other text are returned unchanged."""
-    if text.startswith(TRIGGERS) and parse_number(text) is None:
+    if text.startswith(FORMULA_START) and parse_number(text) is None:
         return "'" + text
     return text
 
 
 def restore(text: str) -> str:
     """The cell as shown in the report, from its neutralised form (for reading the CSV back)."""
-    if text.startswith("'") and text[1:].startswith(TRIGGERS) and parse_number(text[1:]) is None:
+    if text.startswith("'") and text[1:].startswith(FORMULA_START) and parse_number(text[1:]) is None:
         return text[1:]
     return text
 

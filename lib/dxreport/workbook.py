@@ -43,6 +43,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import fmt, narrative, periods, schema
+from .escape import FORMULA_START
 from .chapter import Chapter
 from .chapters import spec
 from .data import load, read_raw
@@ -92,8 +93,6 @@ MAX_UNZIPPED = 200 * 2**20
 MAX_ROWS = 5000
 MAX_COLS = 64
 MAX_SHEETS = 40
-# Text that Excel (or LibreOffice) runs as a formula when the CSV is opened.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 R_FORMULA = "ô chứa công thức"
 R_FORMULA_TEXT = "chữ bắt đầu bằng ký tự công thức"
