@@ -43,12 +43,12 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import fmt, narrative, periods, schema
-from .escape import FORMULA_START
 from .chapter import Chapter
 from .chapters import spec
 from .data import load, read_raw
 from .errors import (DataIssue, DataValidationError, IngestError, IngestLockedError, PeriodError,
                      TemplateOutputError)
+from .escape import FORMULA_START
 from .files import check_folder
 from .validate import R_RATE
 
@@ -493,7 +493,7 @@ def _parse_row(where: str, line: int, cells: dict, province: str, period: period
            "as_of_basis": ""}
     for key in TEXT_KEYS:
         text = _cell_text(values[key])
-        if text.startswith(FORMULA_START) or (text and text[0] in "=+-@"):
+        if text.startswith(FORMULA_START):
             issues.append(DataIssue(where, line, HEADER[key], R_FORMULA_TEXT, _short(text),
                                     f"ô {LETTER[key]}{line} bắt đầu bằng {text[0]!r}, Excel sẽ hiểu là công thức; "
                                     "bỏ ký tự đó hoặc viết lại câu"))
@@ -558,7 +558,7 @@ def ingest(workbook: str | Path, data_dir: str | Path | None = None, replace: bo
     path = Path(workbook)
     folder = check_folder(data_dir)
     by = unicodedata.normalize("NFC", by or "").strip()
-    if by.startswith(FORMULA_START) or (by and by[0] in "=+-@"):
+    if by.startswith(FORMULA_START):
         raise IngestError(f"--by {by!r}: không được bắt đầu bằng =, +, -, @.")
     with data_lock(folder, lock_timeout):
         _remove_stale(folder)
