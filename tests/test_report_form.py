@@ -149,6 +149,17 @@ def test_without_a_narrative_every_page_says_du_thao_and_the_build_says_why(draf
     assert "CẦN BỔ SUNG" in "\n".join(pages)
 
 
+def test_the_docx_holds_no_date_of_its_making_draft_or_final(final, draft):
+    """A report's bytes depend on its inputs alone: no zip entry carries the time the reference
+    document was marked or saved (the draft mark is made at build time by python-docx)."""
+    from dxreport.xlsx import FIXED_DATE
+
+    for result in (final, draft):
+        with zipfile.ZipFile(result.out_dir / "bao-cao.docx") as archive:
+            dated = {i.filename: i.date_time for i in archive.infolist() if i.date_time != FIXED_DATE}
+        assert not dated, dated
+
+
 def test_the_cli_lists_what_keeps_the_report_a_draft_even_when_nothing_changed(draft, capsys):
     from dxreport.cli import main
 

@@ -515,6 +515,8 @@ def dash_bullets(path: Path) -> None:
     import tempfile
     import zipfile
 
+    from .xlsx import FIXED_DATE
+
     def dash(match: re.Match) -> str:
         level = match.group(0)
         if '<w:numFmt w:val="bullet"' not in level or 'w:val=" "' in level:
@@ -529,8 +531,14 @@ def dash_bullets(path: Path) -> None:
             data = source.read(item.filename)
             if item.filename == "word/numbering.xml":
                 data = re.sub(r"<w:lvl .*?</w:lvl>", dash, data.decode("utf-8"), flags=re.S).encode("utf-8")
+            # Every entry dated at the ZIP epoch, as pandoc dates its own: the parts pandoc copies
+            # from the reference document keep that file's dates, and the draft reference is
+            # saved by python-docx at the time it was made, so the same report would otherwise
+            # differ in bytes from one machine or cache to the next.
+            info = zipfile.ZipInfo(item.filename, FIXED_DATE)
+            info.external_attr = item.external_attr
             # figures are compressed already: stored as they are, not deflated again
-            target.writestr(item, data, compress_type=zipfile.ZIP_STORED if item.filename.startswith("word/media/")
+            target.writestr(info, data, compress_type=zipfile.ZIP_STORED if item.filename.startswith("word/media/")
                             else zipfile.ZIP_DEFLATED)
     shutil.move(str(tmp), str(path))
 
