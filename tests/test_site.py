@@ -201,6 +201,20 @@ def test_report_page_is_made_for_a_screen_and_safe(tmp_path):
     assert "+cmd|' /C calc'!A0" in soup.get_text() and '=HYPERLINK("http://x","y")' in soup.get_text()
 
 
+def test_a_draft_says_so_once_in_its_notice_not_again_in_the_printed_banner():
+    """The printed report carries its own 'DỰ THẢO' banner (for paper and the PDF); on the site
+    the page's notice and the badge beside the downloads say it, and the banner goes."""
+    html_text = report_html().replace("<body>\n", '<body>\n<div class="du-thao">DỰ THẢO</div>\n', 1)
+    assert 'class="du-thao"' in html_text
+    report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), Path("."), True, None)
+    from bs4 import BeautifulSoup
+
+    main = BeautifulSoup(screen_report(html_text, report).html, "html.parser").find("main")
+    assert not main.select("div.du-thao")
+    assert [p.get_text() for p in main.select("p.ghi-chu-du-thao")] == [
+        "DỰ THẢO: báo cáo chưa được phê duyệt chính thức; số liệu và nội dung có thể còn thay đổi."]
+
+
 def test_figure_without_alt_gets_its_caption():
     html_text = report_html().replace('alt="Hình 2.1. Tốc độ băng rộng di động"', 'alt=""')
     report = Report("nghe-an", "Nghệ An", periods.parse("2023-Q3"), Path("."), True, None)

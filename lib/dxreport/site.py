@@ -453,6 +453,9 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
 
     for colgroup in list(body.iter("colgroup")):
         _detach(colgroup)
+    # the printed report's own draft banner: the page says it once, in its notice and badge
+    for banner in body.xpath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' du-thao ')]"):
+        _detach(banner)
 
     for n, table in enumerate(list(body.iter("table")), start=1):
         if next(table.iterancestors("table"), None) is not None:
