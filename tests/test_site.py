@@ -256,6 +256,43 @@ def test_data_from_the_tables_is_escaped_in_every_page(tmp_path, data_dir):
         assert "dxreport" not in path.read_text(encoding="utf-8").lower(), path
 
 
+def test_trend_rows_join_consecutive_periods_with_the_same_figure_and_verdicts(data_dir):
+    """Every period stays covered, but a run of periods that publish the same latest figure with
+    the same verdicts reads as one row: a page of eighty indicators over seventeen periods was
+    mostly rows saying 'no figure yet'."""
+    from bs4 import BeautifulSoup
+
+    from dxreport.site import trend_page
+
+    data = load(data_dir)
+    codes = ("2022-Q4", "2023-Q1", "2023-Q2", "2023-Q3", "2023-Q4")
+    reports = [Report("nghe-an", "Nghệ An", periods.parse(c), Path(".")) for c in codes]
+    html_text, _ = trend_page(data, "nghe-an", "Nghệ An", reports)
+    soup = BeautifulSoup(html_text, "html.parser")
+    name = data.indicators.set_index("indicator_id").loc["bbdd_toc_do", "name_vi"]
+    table = next(t for t in soup.find_all("table") if t.caption.get_text() == f"{name} qua các kỳ báo cáo")
+    rows = [[c.get_text() for c in tr.find_all(["th", "td"])][:3] for tr in table.tbody.find_all("tr")]
+    # 20,5 Mbps (31/12/2022) stands until the figure of 30/8/2023 is published in the third quarter
+    assert rows[0] == ["Từ quý IV năm 2022 đến quý II năm 2023", "20,5 Mbps", "31/12/2022"]
+    assert rows[1][1:] == ["30,25 Mbps", "30/8/2023"]
+    assert rows[-1][0].endswith("quý IV năm 2023")
+    assert len(rows) in (2, 3)  # the fourth quarter joins the third unless a verdict changes at its end
+    # every table covers every period, in order, each once
+    names = [periods.parse(c).label_vi for c in codes]
+
+    def covered(span: str) -> list[int]:
+        if span.startswith("Từ "):
+            first, last = span[3:].split(" đến ")
+            return list(range(names.index(first), names.index(last) + 1))
+        return [names.index(span[0].lower() + span[1:])]
+
+    tables = soup.find_all("table")
+    assert len(tables) >= 3
+    for table in tables:
+        spans = [covered(tr.th.get_text()) for tr in table.tbody.find_all("tr")]
+        assert [i for span in spans for i in span] == list(range(len(codes))), table.caption.get_text()
+
+
 def test_province_page_lists_periods_newest_first_with_status_and_downloads(tmp_path, data_dir):
     data = load(data_dir)
     reports = reports_for(tmp_path, data, ("2023-Q3", "2023", "2023-Q4"))

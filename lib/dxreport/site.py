@@ -714,6 +714,15 @@ def _latest_at(rows, ends: list[date]) -> list:
     return found
 
 
+def _period_span(first: periods.Period, last: periods.Period) -> str:
+    """A row's periods: one period by its name, consecutive ones as 'Từ … đến …'."""
+    if first == last:
+        return _cap(first.label_vi)
+    def name(p: periods.Period) -> str:  # "đến hết tháng 10 năm 2023" reads as "tháng 10 năm 2023" here
+        return p.label_vi.removeprefix("đến hết ")
+    return f"Từ {name(first)} đến {name(last)}"
+
+
 def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, dict[str, bytes]]:
     """Each key indicator of the province (with a target, or reported in two periods or more)
     across the site's periods, oldest first, judged against each of its targets; a small chart
@@ -762,16 +771,20 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
             due = f", hạn {_day(t['target_date'].date())}" if not pd.isna(t["target_date"]) else ""
             target_items.append(f"<li>Mục tiêu {i}: {_esc(t['text_vi'])} ({_esc(t['plan'])}{_esc(due)})</li>")
         head = "".join(f'<th scope="col">Đánh giá theo mục tiêu {i}</th>' for i in range(1, len(its_targets) + 1))
-        body_rows = []
+        runs: list[list] = []  # [first period, last period, figure, as-of, verdicts]
         for period, current in zip(cols, latest):
-            verdicts = ""
-            for t in target_rows:
-                verdict = selection.evaluate_latest(t, current, period.end).status
-                verdicts += f"<td>{_esc(verdict)}</td>"
+            verdicts = tuple(selection.evaluate_latest(t, current, period.end).status for t in target_rows)
             when = _day(current.as_of) if current is not None else "—"
             text = _figure_text(current, ind["unit"], ind.get("count_unit", "") or "")
-            body_rows.append(f'<tr><th scope="row">{_esc(_cap(period.label_vi))}</th>'
-                             f'<td class="can-phai">{_esc(text)}</td><td>{_esc(when)}</td>{verdicts}</tr>')
+            if runs and runs[-1][2:] == [text, when, verdicts]:
+                runs[-1][1] = period  # the same figure and verdicts as the period before: one row
+            else:
+                runs.append([period, period, text, when, verdicts])
+        body_rows = [
+            f'<tr><th scope="row">{_esc(_period_span(first, last))}</th>'
+            f'<td class="can-phai">{_esc(text)}</td><td>{_esc(when)}</td>'
+            + "".join(f"<td>{_esc(v)}</td>" for v in verdicts) + "</tr>"
+            for first, last, text, when, verdicts in runs]
         chart = ""
         drawn = {(c.as_of, c.number, getattr(c, "precision", None)) for c in latest
                  if c is not None and c.number is not None}
@@ -813,7 +826,8 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
     body = (f'<main id="noi-dung" tabindex="-1">\n<h1>Xu hướng các chỉ tiêu chính, tỉnh {_esc(name)}</h1>\n'
             f'<p class="dan">{count} chỉ tiêu có mục tiêu hoặc có số liệu ở nhiều kỳ, {span}. Mỗi kỳ ghi số liệu '
             'mới nhất đã công bố tính đến hết kỳ và đánh giá so với từng mục tiêu '
-            f'({_esc(selection.MET)} / {_esc(selection.NOT_MET)} / {_esc(selection.NO_DATA)}).</p>\n'
+            f'({_esc(selection.MET)} / {_esc(selection.NOT_MET)} / {_esc(selection.NO_DATA)}); các kỳ liền nhau '
+            'có cùng số liệu và cùng đánh giá được gộp thành một dòng.</p>\n'
             + (f'<nav aria-label="Các trụ cột"><ul>\n{chr(10).join(contents)}\n</ul></nav>\n' if contents else "")
             + ("\n".join(parts) or "<p>Chưa có chỉ tiêu nào.</p>") + "\n</main>")
     return page(f"Xu hướng các chỉ tiêu chính – tỉnh {name}", body, 1,
