@@ -97,6 +97,19 @@ def test_old_figures_appear_only_in_the_closing_table_with_their_dates(report_20
     assert listed_somewhere  # the 2025 data does hold old figures: the test is not vacuous
 
 
+def test_a_closing_table_with_a_passage_of_text_reads_left_aligned_in_a_wider_column(report_2025):
+    """Numbers stay right-aligned; a figure that is a passage of text (a list of services with
+    their rates) would otherwise run down a narrow ragged-left strip over several pages."""
+    tables = [t for (_, _), (_, blocks) in report_2025.items() for t in _stale_tables(blocks)]
+    long_ones = [t for t in tables if t.frame["Số liệu gần nhất"].str.len().max() > sections.LONG_FIGURE]
+    short_ones = [t for t in tables if all(t is not other for other in long_ones)]
+    assert long_ones and short_ones  # the 2025 data holds both: the test is not vacuous
+    for table in long_ones:
+        assert table.align == ["l", "l", "r"] and table.widths[1] > table.widths[0]
+    for table in short_ones:
+        assert table.align == ["l", "r", "r"] and table.widths[1] < table.widths[0]
+
+
 def test_a_section_without_current_figures_says_so_in_one_sentence(report_2025):
     _, blocks = report_2025[("nghe-an", "xa-hoi-so")]
     y_te = [b for s, b in blocks if s == "y-te-so"]

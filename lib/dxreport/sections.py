@@ -371,8 +371,19 @@ def stale_block(ch: Chapter) -> list:
                     f"{fmt.day(cut)} (cũ hơn {ch.policy.old_after_months} tháng so với cuối kỳ). Số liệu gần nhất "
                     "của các chỉ tiêu này chỉ để tham khảo: không phải kết quả của kỳ, không dùng để đánh giá "
                     "mục tiêu hay tính xu hướng."),
-            ch.table(frame, STALE_TITLE, ch.cite_all(o for *_, o in found),
-                     align=["l", "r", "r"], widths=[58, 27, 15])]
+            ch.table(frame, STALE_TITLE, ch.cite_all(o for *_, o in found), **_figure_column(frame["Số liệu gần nhất"]))]
+
+
+LONG_FIGURE = 40  # characters: a figure longer than this wraps onto several lines in its column
+
+
+def _figure_column(values: pd.Series) -> dict:
+    """Alignment and widths of a (name, figure, date) table: figures right-aligned in a narrow
+    column, unless one of them is a passage of text (breakdowns side by side, a list of services),
+    which then reads left-aligned in a wider column instead of a ragged-left strip."""
+    if values.map(lambda v: len(str(v))).max() > LONG_FIGURE:
+        return {"align": ["l", "l", "r"], "widths": [40, 45, 15]}
+    return {"align": ["l", "r", "r"], "widths": [58, 27, 15]}
 
 
 def dti(ch: Chapter) -> list:
