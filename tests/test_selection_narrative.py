@@ -110,3 +110,17 @@ def test_chapter_evaluation_agrees_with_the_data_level_api(data_dir):
         fast = ch.evaluate(target)
         plain = selection.evaluate(target, ch.data.observations, date(2023, 9, 30))
         assert (fast.status, fast.measured) == (plain.status, plain.measured), target["target_id"]
+
+
+def test_a_citation_names_each_document_once_and_its_sections_once_in_order(data_dir):
+    """'Dữ liệu giả lập (mục I.2, I.10, PL5 I.3, đoạn 9)': a table citing fifty sections of one
+    review read 'mục PL3.1, mục PL3.2, …' over half a page."""
+    ch = open_chapter("ha-tang-so", "nghe-an", "2023-Q3", data_dir)
+    seed = "000_0000000000000000.txt"
+    sources = [f"{seed}: I.10", f"{seed}: đoạn 9|{seed}: I.2", f"{seed}: PL5 I.3", f"{seed}: I.2", "Báo Nghệ An"]
+    assert ch.cite_parts(sources) == "Dữ liệu giả lập (mục I.2, I.10, PL5 I.3, đoạn 9); Báo Nghệ An"
+    assert ch.cite_parts([f"{seed}: đoạn 9"]) == "Dữ liệu giả lập (đoạn 9)"
+    assert ch.cite_parts([seed]) == "Dữ liệu giả lập"
+    # an appendix cited for more than three of its items is cited whole; three stay listed
+    many = [f"{seed}: PL4 I.{i}" for i in range(1, 19)] + [f"{seed}: PL3 {i}" for i in (1, 2, 3)]
+    assert ch.cite_parts(many + [f"{seed}: I.1"]) == "Dữ liệu giả lập (mục I.1, PL3 1, PL3 2, PL3 3, PL4)"

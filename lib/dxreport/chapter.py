@@ -378,7 +378,7 @@ class Chapter:
                     where = where if where.split()[0].lower() in ("đoạn", "phụ", "chú", "mục") else f"mục {where}"
                     if where not in places:
                         places.append(where)
-        return "; ".join(f"{t} ({', '.join(p)})" if p else t for t, p in groups.items())
+        return "; ".join(f"{t} ({_places(p)})" if p else t for t, p in groups.items())
 
     def cite_all(self, observations) -> str:
         return self.cite_parts(o.source for o in observations if o is not None)
@@ -401,6 +401,30 @@ class Chapter:
         lines = [f"{self.spec.slug} | {self.province} | {self.period.code}"]
         lines += [f"{key}: {value}" for key, value in self.shown] or ["(không có số liệu)"]
         return "\n".join(lines)
+
+
+def _places(places: list[str]) -> str:
+    """The places cited in one document, read once: 'mục I.2, I.10, PL5 I.3, đoạn 9' (the
+    sections in their order, the word 'mục' once), not 'mục I.2, mục PL5 I.3, mục I.10, …';
+    an appendix cited for more than three of its items is cited whole ('PL4')."""
+    import re
+
+    def natural(text: str) -> tuple:
+        return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                     for part in re.split(r"(\d+)", text) if part)
+
+    sections = [p.removeprefix("mục ") for p in places if p.startswith("mục ")]
+    # more than three items of one appendix ('PL4 I.1', 'PL4 I.2', …): the appendix itself
+    appendix = {}
+    for section in sections:
+        head = section.split()[0]
+        if re.fullmatch(r"PL\d+", head) and head != section:
+            appendix[head] = appendix.get(head, 0) + 1
+    whole = {head for head, n in appendix.items() if n > 3}
+    sections = sorted({section.split()[0] if section.split()[0] in whole else section for section in sections},
+                      key=natural)
+    others = [p for p in places if not p.startswith("mục ")]
+    return ", ".join((["mục " + ", ".join(sections)] if sections else []) + others)
 
 
 def open_chapter(slug: str, province: str = "nghe-an", period: str | Period | None = None,
