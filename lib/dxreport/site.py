@@ -267,20 +267,26 @@ def province_page(slug: str, name: str, reports: list[Report]) -> str:
     for r in reports:
         label = r.period.label_vi
         hidden = f'<span class="an"> {_esc(label)}</span>'
+        # roles written out: on a phone the rows are laid out as stacked blocks (site.css), which
+        # would otherwise cost the table its semantics in some browsers; each cell then shows its
+        # column's name (data-nhan)
         rows.append(
-            f'<tr>\n<th scope="row"><a href="{_esc(r.href)}">{_esc(_cap(label))}</a></th>\n'
-            f'<td>{_badge(r)}</td>\n<td>{_esc(_day(r.period.end))}</td>\n<td>{_esc(_day(r.built))}</td>\n'
-            f'<td class="tai-ve"><a href="{_esc(r.href)}">HTML{hidden}</a> '
+            f'<tr role="row">\n<th scope="row" role="rowheader"><a href="{_esc(r.href)}">{_esc(_cap(label))}</a></th>\n'
+            f'<td role="cell" data-nhan="Trạng thái">{_badge(r)}</td>\n'
+            f'<td role="cell" data-nhan="Số liệu tính đến">{_esc(_day(r.period.end))}</td>\n'
+            f'<td role="cell" data-nhan="Ngày lập">{_esc(_day(r.built))}</td>\n'
+            f'<td role="cell" class="tai-ve" data-nhan="Tải về"><a href="{_esc(r.href)}">HTML{hidden}</a> '
             f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.pdf">PDF{hidden}</a> '
             f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.docx">DOCX{hidden}</a> '
             f'<a href="{_esc(r.period.code)}/{DATA_FOLDER}/index.html">Dữ liệu mở{hidden}</a></td>\n</tr>')
     body = (f'<main id="noi-dung" tabindex="-1">\n<h1>Báo cáo chuyển đổi số tỉnh {_esc(name)}</h1>\n'
             f'<p class="dan">{len(reports)} kỳ báo cáo, mới nhất trước. Báo cáo “{DRAFT}” chưa được phê duyệt '
             'chính thức. <a href="' + TREND_PAGE + '">Xem xu hướng các chỉ tiêu chính qua các kỳ</a>.</p>\n'
-            '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="bang-ky">\n<table>\n'
-            '<caption id="bang-ky">Các kỳ báo cáo, mới nhất trước</caption>\n<thead>\n<tr>'
-            '<th scope="col">Kỳ báo cáo</th><th scope="col">Trạng thái</th><th scope="col">Số liệu tính đến</th>'
-            '<th scope="col">Ngày lập</th><th scope="col">Tải về</th></tr>\n</thead>\n<tbody>\n'
+            '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="bang-ky">\n<table class="bang-ky" role="table">\n'
+            '<caption id="bang-ky">Các kỳ báo cáo, mới nhất trước</caption>\n<thead role="rowgroup">\n<tr role="row">'
+            '<th scope="col" role="columnheader">Kỳ báo cáo</th><th scope="col" role="columnheader">Trạng thái</th>'
+            '<th scope="col" role="columnheader">Số liệu tính đến</th><th scope="col" role="columnheader">Ngày lập</th>'
+            '<th scope="col" role="columnheader">Tải về</th></tr>\n</thead>\n<tbody role="rowgroup">\n'
             f'{chr(10).join(rows)}\n</tbody>\n</table>\n</div>\n</main>')
     return page(f"Báo cáo chuyển đổi số tỉnh {name}", body, 1,
                 [("Trang chủ", "index.html"), (f"Tỉnh {name}", None)], "trang-tinh")
