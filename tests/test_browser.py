@@ -166,22 +166,25 @@ def test_no_page_scrolls_sideways_on_a_phone(crawl):
         assert scroll <= client, f"{url}: trang cuộn ngang ở 1280 px ({scroll} > {client})"
 
 
-def test_on_a_phone_the_province_page_shows_every_periods_downloads_without_scrolling_sideways(crawl, browser):
-    """A table of five columns would scroll in its box and leave the downloads past the right
-    edge; on a phone each period is a block whose links are in view."""
+def test_on_a_phone_the_tables_of_links_show_every_link_without_scrolling_sideways(crawl, browser):
+    """The province's periods and a report's data files: tables of four or five columns would
+    scroll in their box and leave the downloads past the right edge; on a phone each row is a
+    block whose cells are named and whose links are in view."""
     context, _ = browser
     page = context.new_page()
     page.set_viewport_size(PHONE)
-    provinces = [url for url in crawl["pages"] if _kind(url) == "province"]
-    assert provinces
-    for url in provinces:
+    pages = [url for url in crawl["pages"] if _kind(url) in ("province", "data")]
+    assert {_kind(url) for url in pages} == {"province", "data"}
+    for url in pages:
         page.goto(url)
-        boxes = page.evaluate("[...document.querySelectorAll('td.tai-ve a')].map(a => {"
+        boxes = page.evaluate("[...document.querySelectorAll('table.bang-the a')].map(a => {"
                               " const r = a.getBoundingClientRect(); return [r.left, r.right]; })")
         assert boxes and all(0 <= left and right <= PHONE["width"] for left, right in boxes), (url, boxes)
-        labels = page.evaluate("[...document.querySelectorAll('td[data-nhan]')].slice(0, 4)"
+        labels = page.evaluate("[...document.querySelectorAll('table.bang-the tbody tr:first-child td')]"
                                ".map(td => getComputedStyle(td, '::before').content)")
-        assert labels == ['"Trạng thái: "', '"Số liệu tính đến: "', '"Ngày lập: "', '"Tải về: "'], labels
+        expected = (['"Trạng thái: "', '"Số liệu tính đến: "', '"Ngày lập: "', '"Tải về: "'] if _kind(url) == "province"
+                    else ['"Nội dung: "', '"Số dòng: "', '"Tệp CSV: "'])
+        assert labels == expected, (url, labels)
     page.close()
 
 

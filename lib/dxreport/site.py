@@ -267,7 +267,7 @@ def province_page(slug: str, name: str, reports: list[Report]) -> str:
     for r in reports:
         label = r.period.label_vi
         hidden = f'<span class="an"> {_esc(label)}</span>'
-        # roles written out: on a phone the rows are laid out as stacked blocks (site.css), which
+        # roles written out: on a phone the rows are laid out as stacked blocks (site.css `.bang-the`), which
         # would otherwise cost the table its semantics in some browsers; each cell then shows its
         # column's name (data-nhan)
         rows.append(
@@ -282,7 +282,7 @@ def province_page(slug: str, name: str, reports: list[Report]) -> str:
     body = (f'<main id="noi-dung" tabindex="-1">\n<h1>Báo cáo chuyển đổi số tỉnh {_esc(name)}</h1>\n'
             f'<p class="dan">{len(reports)} kỳ báo cáo, mới nhất trước. Báo cáo “{DRAFT}” chưa được phê duyệt '
             'chính thức. <a href="' + TREND_PAGE + '">Xem xu hướng các chỉ tiêu chính qua các kỳ</a>.</p>\n'
-            '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="bang-ky">\n<table class="bang-ky" role="table">\n'
+            '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="bang-ky">\n<table class="bang-the" role="table">\n'
             '<caption id="bang-ky">Các kỳ báo cáo, mới nhất trước</caption>\n<thead role="rowgroup">\n<tr role="row">'
             '<th scope="col" role="columnheader">Kỳ báo cáo</th><th scope="col" role="columnheader">Trạng thái</th>'
             '<th scope="col" role="columnheader">Số liệu tính đến</th><th scope="col" role="columnheader">Ngày lập</th>'
@@ -614,9 +614,11 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
         for col in columns:
             dictionary.append([name, table.caption, col.name, col.kind, col.unit, cited_text])
         if i < len(report_tables):  # a figure's data is listed with its figure below
-            rows.append(f'<tr><th scope="row" class="nhan-bang">{_esc(table.label)}</th><td class="noi-dung">{_esc(table.title)}</td>'
-                        f'<td class="can-phai">{len(table.body)}</td>'
-                        f'<td><a href="{_esc(name)}">{_esc(name)}<span class="an"> ({_esc(table.label)})</span></a></td></tr>')
+            rows.append(f'<tr role="row"><th scope="row" role="rowheader" class="nhan-bang">{_esc(table.label)}</th>'
+                        f'<td role="cell" class="noi-dung" data-nhan="Nội dung">{_esc(table.title)}</td>'
+                        f'<td role="cell" class="can-phai" data-nhan="Số dòng">{len(table.body)}</td>'
+                        f'<td role="cell" data-nhan="Tệp CSV"><a href="{_esc(name)}">{_esc(name)}'
+                        f'<span class="an"> ({_esc(table.label)})</span></a></td></tr>')
         col_rows = "\n".join(f'<tr><th scope="row">{_esc(c.name)}</th><td>{_esc(c.kind)}</td>'
                              f'<td>{_esc(c.unit or "—")}</td></tr>' for c in columns)
         src_html = "".join(f"<li>{_esc(_source_item(r))}</li>" for r in cited)
@@ -639,10 +641,11 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
         + '</li>' for name, alt in figures)
     label = report.period.label_vi
     table_list = (
-        '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="ds-bang">\n<table>\n'
-        '<caption id="ds-bang">Các bảng số liệu của báo cáo</caption>\n<thead><tr><th scope="col">Bảng</th>'
-        '<th scope="col">Nội dung</th><th scope="col">Số dòng</th><th scope="col">Tệp CSV</th></tr></thead>\n'
-        f'<tbody>\n{chr(10).join(rows)}\n</tbody>\n</table>\n</div>') if rows else "<p>Báo cáo không có bảng số liệu.</p>"
+        '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="ds-bang">\n<table class="bang-the" role="table">\n'
+        '<caption id="ds-bang">Các bảng số liệu của báo cáo</caption>\n<thead role="rowgroup"><tr role="row">'
+        '<th scope="col" role="columnheader">Bảng</th><th scope="col" role="columnheader">Nội dung</th>'
+        '<th scope="col" role="columnheader">Số dòng</th><th scope="col" role="columnheader">Tệp CSV</th></tr></thead>\n'
+        f'<tbody role="rowgroup">\n{chr(10).join(rows)}\n</tbody>\n</table>\n</div>') if rows else "<p>Báo cáo không có bảng số liệu.</p>"
     body = (
         f'<main id="noi-dung" tabindex="-1">\n<h1>Dữ liệu mở: báo cáo {_esc(label)}, tỉnh {_esc(report.province_name)}</h1>\n'
         f'<p class="dan">Mỗi bảng của <a href="../index.html">báo cáo</a>, và số liệu vẽ nên mỗi hình, là một tệp CSV '
