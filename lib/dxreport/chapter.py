@@ -407,12 +407,6 @@ def _places(places: list[str]) -> str:
     """The places cited in one document, read once: 'mục I.2, I.10, PL5 I.3, đoạn 9' (the
     sections in their order, the word 'mục' once), not 'mục I.2, mục PL5 I.3, mục I.10, …';
     an appendix cited for more than three of its items is cited whole ('PL4')."""
-    import re
-
-    def natural(text: str) -> tuple:
-        return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                     for part in re.split(r"(\d+)", text) if part)
-
     sections = [p.removeprefix("mục ") for p in places if p.startswith("mục ")]
     # more than three items of one appendix ('PL4 I.1', 'PL4 I.2', …): the appendix itself
     appendix = {}
@@ -422,7 +416,7 @@ def _places(places: list[str]) -> str:
             appendix[head] = appendix.get(head, 0) + 1
     whole = {head for head, n in appendix.items() if n > 3}
     sections = sorted({section.split()[0] if section.split()[0] in whole else section for section in sections},
-                      key=natural)
+                      key=fmt.natural_key)
     others = [p for p in places if not p.startswith("mục ")]
     return ", ".join((["mục " + ", ".join(sections)] if sections else []) + others)
 

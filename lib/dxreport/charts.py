@@ -86,12 +86,7 @@ def _share_text_metrics() -> None:
 _share_text_metrics()
 
 
-def natural_key(label) -> tuple:
-    """Sort key reading digit runs as numbers: '(2)' before '(10)', 'Quý 2' before 'Quý 10'."""
-    import re
-
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
-                 for part in re.split(r"(\d+)", str(label)) if part)
+natural_key = fmt.natural_key  # breakdown labels are sorted with it (sections)
 
 
 def all_full(values, unit: str) -> bool:

@@ -111,3 +111,12 @@ def axis_formatter(unit: str = ""):
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda x, _pos: tick(x, unit))
+
+
+def natural_key(label) -> tuple:
+    """Sort key reading digit runs as numbers: '(2)' before '(10)', 'Quý 2' before 'Quý 10',
+    'mục I.2' before 'mục I.10'."""
+    import re
+
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", str(label)) if part)

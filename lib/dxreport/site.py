@@ -267,9 +267,9 @@ def province_page(slug: str, name: str, reports: list[Report]) -> str:
     for r in reports:
         label = r.period.label_vi
         hidden = f'<span class="an"> {_esc(label)}</span>'
-        # roles written out: on a phone the rows are laid out as stacked blocks (site.css `.bang-the`), which
-        # would otherwise cost the table its semantics in some browsers; each cell then shows its
-        # column's name (data-nhan)
+        # roles written out: on a phone the rows are stacked blocks (site.css `.bang-the`), which
+        # would otherwise cost the table its semantics in some browsers; each cell then shows
+        # its column's name (data-nhan)
         rows.append(
             f'<tr role="row">\n<th scope="row" role="rowheader"><a href="{_esc(r.href)}">{_esc(_cap(label))}</a></th>\n'
             f'<td role="cell" data-nhan="Trạng thái">{_badge(r)}</td>\n'
@@ -727,9 +727,9 @@ def _period_span(first: periods.Period, last: periods.Period) -> str:
     """A row's periods: one period by its name, consecutive ones as 'Từ … đến …'."""
     if first == last:
         return _cap(first.label_vi)
-    def name(p: periods.Period) -> str:  # "đến hết tháng 10 năm 2023" reads as "tháng 10 năm 2023" here
-        return p.label_vi.removeprefix("đến hết ")
-    return f"Từ {name(first)} đến {name(last)}"
+    # a month's period, "đến hết tháng 10 năm 2023", reads as "tháng 10 năm 2023" in a span
+    first_name, last_name = (p.label_vi.removeprefix("đến hết ") for p in (first, last))
+    return f"Từ {first_name} đến {last_name}"
 
 
 def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, dict[str, bytes]]:
