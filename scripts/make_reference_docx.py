@@ -2,9 +2,9 @@
 
 Starts from pandoc's own reference document and sets what Decree 30/2020/NĐ-CP asks of an
 administrative document: Times New Roman in every style, 14 pt body (13 pt tables, 12 pt
-captions, 11 pt footnotes), headings black and the size of the body, A4, margins top/bottom
-20 mm, left 30 mm, right 15 mm, page numbers centred in the header from page 2 (none on the
-first page). An office that has its own template can put `reference.docx` in
+captions, 11 pt footnotes), headings black and the size of the body, tables ruled with bold
+header cells, A4, margins top/bottom 20 mm, left 30 mm, right 15 mm, page numbers centred in
+the header from page 2 (none on the first page). An office that has its own template can put `reference.docx` in
 data/bao-cao/<tỉnh>/ instead; this script is only needed to rebuild the shipped one.
 
     .venv/bin/python scripts/make_reference_docx.py
@@ -62,6 +62,46 @@ def _page_number_header(section) -> None:
     section.first_page_header.is_linked_to_previous = False
 
 
+def _grid_table_style(style) -> None:
+    """The report's tables ruled like the PDF's (half-point grey grid), with bold header cells:
+    pandoc's own "Table" style rules only under the header row. Borders are the table's, not the
+    cells': a table that sets its own (the header block of the official form sets none) keeps its own."""
+    tbl_pr = style.element.find(qn("w:tblPr"))
+    if tbl_pr is None:
+        tbl_pr = OxmlElement("w:tblPr")
+        style.element.append(tbl_pr)
+    for old in tbl_pr.findall(qn("w:tblBorders")):
+        tbl_pr.remove(old)
+    borders = OxmlElement("w:tblBorders")
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        line = OxmlElement(f"w:{side}")
+        line.set(qn("w:val"), "single")
+        line.set(qn("w:sz"), "4")
+        line.set(qn("w:space"), "0")
+        line.set(qn("w:color"), "777777")
+        borders.append(line)
+    # schema order: tblStyle?, …, tblInd, tblBorders, shd, tblLayout, tblCellMar
+    indent = tbl_pr.find(qn("w:tblInd"))
+    if indent is not None:
+        indent.addnext(borders)
+    else:
+        tbl_pr.insert(0, borders)
+    margins = tbl_pr.find(qn("w:tblCellMar"))
+    if margins is not None:
+        for side in ("top", "bottom"):
+            edge = margins.find(qn(f"w:{side}"))
+            if edge is not None:
+                edge.set(qn("w:w"), "29")  # about half a millimetre above and below each cell's text
+    for conditional in style.element.findall(qn("w:tblStylePr")):
+        if conditional.get(qn("w:type")) == "firstRow":
+            rpr = conditional.find(qn("w:rPr"))
+            if rpr is None:
+                rpr = OxmlElement("w:rPr")
+                conditional.insert(0, rpr)  # before pPr/tblPr/trPr/tcPr
+            if rpr.find(qn("w:b")) is None:
+                rpr.append(OxmlElement("w:b"))
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "default.docx"
@@ -110,6 +150,8 @@ def main() -> int:
             style.font.color.rgb = RGBColor(0, 0, 0)
         if style.name == "Hyperlink":
             style.font.color.rgb = RGBColor(0x1F, 0x5B, 0x99)
+        if style.type == 3 and style.name == "Table":
+            _grid_table_style(style)
     for section in document.sections:
         section.page_width, section.page_height = Mm(210), Mm(297)
         section.top_margin, section.bottom_margin = Mm(20), Mm(20)
