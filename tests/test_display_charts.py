@@ -18,6 +18,22 @@ def test_table_emits_markdown_with_caption_and_html_beside_it():
     assert "<caption>Bảng 2.1. Thử</caption>" in html and "72,05%" in html
 
 
+def test_a_column_is_widened_to_hold_its_longest_word_and_the_table_stays_whole():
+    """Word breaks '31/12/2025' inside its digits in a column too narrow for it: the date column
+    asked at 12 % is widened, the long-text column gives the difference, the sum stays 100 and
+    the separator line pandoc reads the widths from says so."""
+    frame = pd.DataFrame({"Số, ký hiệu": ["328-KH/TU"], "Ngày ban hành": ["31/12/2025"],
+                          "Trích yếu": ["Kế hoạch chuyển đổi số của tỉnh " * 4]})
+    table = Table(frame, "Bảng 1.1", "Thử", widths=[20, 12, 68], align=["l", "r", "l"])
+    widths = table._fitted_widths()
+    assert widths[1] >= 16 and widths[0] == 20 and sum(widths) == 100 and widths[2] < 68
+    rule = table._repr_markdown_().splitlines()[1]
+    assert [len(cell.strip(":")) for cell in rule.strip("|").split("|")] == widths
+    # a table whose columns already hold their words keeps the widths it asked for
+    roomy = Table(frame, "Bảng 1.2", "Thử", widths=[20, 20, 60], align=["l", "r", "l"])
+    assert roomy._fitted_widths() == [20, 20, 60]
+
+
 def test_bars_use_vietnamese_tick_labels_and_draw_the_target():
     frame = pd.DataFrame({"label": ["cấp tỉnh", "cấp huyện", "cấp xã"], "value": [1500.5, 2500.0, None]})
     fig = charts.bars(frame, "label", "value", "hồ sơ", target=2000)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -325,6 +326,31 @@ class Figure:
         return self.title
 
 
+# The DOCX's table text: 13 pt Times New Roman (templates/reference.docx) over A4 with the
+# decree's margins (30 mm left, 15 mm right), each cell padded by 108 twips a side.
+TEXT_WIDTH_MM = 165.0
+CELL_MARGINS_MM = 2 * 108 / 1440 * 25.4 + 0.6
+_EM_MM = 13 / 72 * 25.4
+_NARROW = {".": 0.25, ",": 0.25, ";": 0.278, ":": 0.278, "/": 0.278, "(": 0.333, ")": 0.333, "-": 0.333,
+           "'": 0.18, "%": 0.833, "–": 0.5, "—": 1.0}
+
+
+def _word_mm(word: str) -> float:
+    """About how wide `word` is set in 13 pt Times New Roman (digits half an em, capitals about
+    0.7 em, small letters about 0.47 em, with or without their Vietnamese marks)."""
+    em = 0.0
+    for ch in word:
+        if ch.isdigit():
+            em += 0.5
+        elif ch in _NARROW:
+            em += _NARROW[ch]
+        elif ch.isupper():
+            em += 0.7
+        else:
+            em += 0.47
+    return em * _EM_MM
+
+
 @dataclass
 class Table(_Shown):
     frame: pd.DataFrame
@@ -351,9 +377,33 @@ class Table(_Shown):
         total = sum(capped) or 1
         return [max(4, round(100 * n / total)) for n in capped]
 
+    def _fitted_widths(self) -> list[int]:
+        """The widths asked (or the automatic ones), each widened to hold its column's longest
+        word on one line in the DOCX (13 pt Times New Roman over the decree's 165 mm of text):
+        Word breaks a date such as 31/12/2025 inside its digits when the column is narrower.
+        What is added is taken from the columns that can spare it, the widest first."""
+        widths = list(self.widths or self._auto_widths())
+        if len(widths) != len(self.frame.columns):
+            return widths
+        needs = []
+        for i, column in enumerate(self.frame.columns):
+            words = [w for v in [column, *self.frame.iloc[:, i]] for w in str(v).split()]
+            longest = max((_word_mm(w) for w in words), default=0.0)
+            needs.append(min(40, math.ceil(100 * (longest + CELL_MARGINS_MM) / TEXT_WIDTH_MM)))
+        fitted = [max(w, n) for w, n in zip(widths, needs)]
+        excess = sum(fitted) - sum(widths)
+        while excess > 0:
+            spare = [i for i in range(len(fitted)) if fitted[i] > max(needs[i], 4)]
+            if not spare:
+                break
+            widest = max(spare, key=lambda i: fitted[i] - needs[i])
+            fitted[widest] -= 1
+            excess -= 1
+        return fitted
+
     def _repr_markdown_(self) -> str:
         cols = [escape.markdown(c) for c in self.frame.columns]
-        widths = self.widths or self._auto_widths()
+        widths = self._fitted_widths()
         rule = [(("-" * max(3, w)) + ":" if a == "r" else ":" + "-" * max(3, w)) for a, w in zip(self._aligns(), widths)]
         lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(rule) + "|"]
         for row in self.frame.itertuples(index=False):
