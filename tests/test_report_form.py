@@ -160,6 +160,21 @@ def test_the_docx_holds_no_date_of_its_making_draft_or_final(final, draft):
         assert not dated, dated
 
 
+def test_the_docx_tables_columns_add_up_to_the_pages_text_width(final):
+    """pandoc sizes fixed columns for 5,5 inches; the decree's page has 165 mm of text."""
+    with zipfile.ZipFile(final.out_dir / "bao-cao.docx") as archive:
+        xml = archive.read("word/document.xml").decode("utf-8")
+    page = re.search(r"<w:pgSz [^>]*/>", xml).group(0)
+    margins = re.search(r"<w:pgMar [^>]*/>", xml).group(0)
+    text_width = (int(re.search(r'w:w="(\d+)"', page).group(1)) - int(re.search(r'w:left="(\d+)"', margins).group(1))
+                  - int(re.search(r'w:right="(\d+)"', margins).group(1)))
+    assert 9300 < text_width < 9400  # A4, 30 mm and 15 mm margins
+    grids = [[int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)"', table)]
+             for table in re.findall(r"<w:tbl>.*?</w:tbl>", xml, re.S) if 'w:type="pct" w:w="5000"' in table]
+    assert len(grids) >= 3
+    assert all(sum(grid) == text_width for grid in grids), [sum(g) for g in grids]
+
+
 def test_the_cli_lists_what_keeps_the_report_a_draft_even_when_nothing_changed(draft, capsys):
     from dxreport.cli import main
 

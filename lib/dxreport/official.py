@@ -509,14 +509,8 @@ def draft_reference(reference: Path, store: Path) -> Path:
     return target
 
 
-def dash_bullets(path: Path) -> None:
+def _dash_bullets(numbering: str) -> str:
     """Bulleted lists with the dash administrative documents use, not Word's symbol bullets."""
-    import shutil
-    import tempfile
-    import zipfile
-
-    from .xlsx import FIXED_DATE
-
     def dash(match: re.Match) -> str:
         level = match.group(0)
         if '<w:numFmt w:val="bullet"' not in level or 'w:val=" "' in level:
@@ -524,13 +518,59 @@ def dash_bullets(path: Path) -> None:
         level = re.sub(r'<w:lvlText w:val="[^"]*" ?/>', '<w:lvlText w:val="-" />', level)
         return re.sub(r"<w:rFonts [^>]*/>", '<w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" />', level)
 
+    return re.sub(r"<w:lvl .*?</w:lvl>", dash, numbering, flags=re.S)
+
+
+def _full_width_tables(document: str) -> str:
+    """Column widths that add up to the table's width. pandoc marks a table 100 % wide but sizes
+    its fixed columns for 5,5 inches of text (7 920 twips); with the decree's margins the text is
+    165 mm (9 355 twips). The columns are scaled to the text width of the document's own page, in
+    proportion, so a reader laying out the fixed grid and one stretching the table agree."""
+    sections = re.findall(r"<w:pgSz [^>]*/>\s*<w:pgMar [^>]*/>", document)
+    if not sections:
+        return document
+    page = re.search(r'w:w="(\d+)"', re.search(r"<w:pgSz [^>]*/>", sections[-1]).group(0))
+    margins = re.search(r"<w:pgMar [^>]*/>", sections[-1]).group(0)
+    left, right = (re.search(rf'w:{side}="(\d+)"', margins) for side in ("left", "right"))
+    if not (page and left and right):
+        return document
+    text_width = int(page.group(1)) - int(left.group(1)) - int(right.group(1))
+
+    def scaled(table: re.Match) -> str:
+        xml = table.group(0)
+        if not re.search(r'<w:tblW w:type="pct" w:w="5000" ?/>', xml):
+            return xml  # a table of its own size (the header block, the signature)
+        grid = re.search(r"<w:tblGrid>(.*?)</w:tblGrid>", xml, re.S)
+        cols = [int(w) for w in re.findall(r'<w:gridCol w:w="(\d+)" ?/>', grid.group(1))] if grid else []
+        if not cols or sum(cols) <= 0:
+            return xml
+        factor = text_width / sum(cols)
+        widths = [round(w * factor) for w in cols]
+        widths[-1] += text_width - sum(widths)  # the rounding goes to the last column
+        new_grid = "".join(f'<w:gridCol w:w="{w}" />' for w in widths)
+        return xml[:grid.start(1)] + new_grid + xml[grid.end(1):]
+
+    return re.sub(r"<w:tbl>.*?</w:tbl>", scaled, document, flags=re.S)
+
+
+def finish_docx(path: Path) -> None:
+    """The DOCX as the office issues it: dash bullets, tables across the text width, and no
+    time of its making in the file."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    from .xlsx import FIXED_DATE
+
     with tempfile.NamedTemporaryFile(delete=False, dir=path.parent, suffix=".docx") as handle:
         tmp = Path(handle.name)
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "word/numbering.xml":
-                data = re.sub(r"<w:lvl .*?</w:lvl>", dash, data.decode("utf-8"), flags=re.S).encode("utf-8")
+                data = _dash_bullets(data.decode("utf-8")).encode("utf-8")
+            elif item.filename == "word/document.xml":
+                data = _full_width_tables(data.decode("utf-8")).encode("utf-8")
             # Every entry dated at the ZIP epoch, as pandoc dates its own: the parts pandoc copies
             # from the reference document keep that file's dates, and the draft reference is
             # saved by python-docx at the time it was made, so the same report would otherwise

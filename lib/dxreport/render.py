@@ -485,7 +485,7 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
 
     def docx_done(out: Path) -> Path:
         if doc is not None:
-            official.dash_bullets(out)
+            official.finish_docx(out)
         return out
 
     def compile_pdf(typ: Path, fonts: list[Path]) -> Path:
