@@ -175,6 +175,20 @@ def test_the_docx_tables_columns_add_up_to_the_pages_text_width(final):
     assert all(sum(grid) == text_width for grid in grids), [sum(g) for g in grids]
 
 
+def test_the_docx_tables_are_ruled_and_the_header_block_is_not(final):
+    with zipfile.ZipFile(final.out_dir / "bao-cao.docx") as archive:
+        styles = archive.read("word/styles.xml").decode("utf-8")
+        xml = archive.read("word/document.xml").decode("utf-8")
+    table_style = re.search(r'<w:style [^>]*w:styleId="Table"[^>]*>.*?</w:style>', styles, re.S).group(0)
+    borders = re.search(r"<w:tblBorders>(.*?)</w:tblBorders>", table_style, re.S).group(1)
+    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        assert re.search(rf'<w:{side} [^>]*w:val="single"', borders), side
+    first_row = re.search(r'<w:tblStylePr w:type="firstRow">.*?</w:tblStylePr>', table_style, re.S).group(0)
+    assert re.search(r"<w:b ?/>", first_row)  # header cells bold
+    header_block = re.search(r"<w:tbl>.*?</w:tbl>", xml, re.S).group(0)  # the first table: the form's header
+    assert "UBND TỈNH NGHỆ AN" in header_block and re.search(r'<w:insideV w:val="nil" ?/>', header_block)
+
+
 def test_the_cli_lists_what_keeps_the_report_a_draft_even_when_nothing_changed(draft, capsys):
     from dxreport.cli import main
 
