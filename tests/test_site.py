@@ -428,6 +428,25 @@ def test_an_official_report_without_a_toc_gets_one_from_its_parts_and_chapters()
     assert soup.find("h1", class_="title").get_text() == "BÁO CÁO – Kết quả chuyển đổi số tỉnh Nghệ An quý III năm 2023"
 
 
+def test_the_official_forms_own_title_is_the_pages_heading_said_once():
+    """Under its header block the form names itself ('BÁO CÁO', then the abstract): on the page
+    that is the heading, with no second title above the document saying the same."""
+    html_text = ('<html><head><title>BÁO CÁO – Kết quả chuyển đổi số tỉnh Nghệ An năm 2025</title></head><body>'
+                 '<div class="the-thuc"><div class="co-quan"><p>UBND TỈNH NGHỆ AN</p></div></div>\n'
+                 '<p class="loai-van-ban">BÁO CÁO</p>\n<p class="trich-yeu">Kết quả thực hiện chuyển đổi số năm 2025</p>\n'
+                 '<hr class="trich-yeu-gach"/>\n<h1 id="i-ket-qua">I. KẾT QUẢ</h1><p>x</p></body></html>')
+    report = Report("nghe-an", "Nghệ An", periods.parse("2025"), Path("."), False, None)
+    from bs4 import BeautifulSoup
+
+    main = BeautifulSoup(screen_report(html_text, report).html, "html.parser").find("main")
+    headings = main.find_all("h1")
+    assert [h.get_text(" ", strip=True) for h in headings] == [
+        "BÁO CÁO Kết quả thực hiện chuyển đổi số năm 2025", "I. KẾT QUẢ"]
+    assert headings[0]["class"] == ["van-ban"] and main.find("header") is None
+    assert main.get_text().count("BÁO CÁO") == 1 and main.select_one("hr.trich-yeu-gach") is not None
+    assert main.find("p", class_="loai-van-ban") is None and main.find("p", class_="trich-yeu") is None
+
+
 def test_links_to_headings_named_in_vietnamese_keep_their_address():
     """pandoc names a heading by its words ('i.-kết-quả'); the page is rewritten with lxml, whose
     HTML writer percent-encodes such links. The table of contents and the links in the text

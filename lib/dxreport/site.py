@@ -535,6 +535,21 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
     page_title = _text(title_element) if title_element is not None else ""
     title_html = _inner_html(title_block) if title_block is not None else \
         f'<h1 class="title">{_esc(_cap(page_title) if page_title else report.period.label_vi)}</h1>'
+    # The official form names itself under its header block ("BÁO CÁO", then the abstract): that
+    # is the page's heading, not a second title above the document saying the same.
+    kind = body.find(".//p[@class='loai-van-ban']")
+    abstract = body.find(".//p[@class='trich-yeu']")
+    if kind is not None and abstract is not None and title_block is None:
+        heading = etree.Element("h1")
+        heading.set("class", "van-ban")
+        for part in (kind, abstract):
+            span = etree.SubElement(heading, "span")
+            span.set("class", part.get("class"))
+            span.text = _text(part)
+        heading.tail, kind.tail = kind.tail, None
+        kind.getparent().replace(kind, heading)
+        _detach(abstract)
+        title_html = ""
     toc_side, toc_small = "", ""
     if toc is not None:
         heading = next(toc.iter("h2", "h1"), None)
@@ -557,7 +572,8 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
                   'số liệu và nội dung có thể còn thay đổi.</p>\n') if report.draft else ""
     body_html = (f'{toc_small}\n<div class="bo-cuc">\n{toc_side}\n'
                  f'<main id="noi-dung" tabindex="-1" class="bao-cao">\n'
-                 f'<header id="title-block-header">\n{title_html}\n</header>\n{draft_note}{content}\n</main>\n</div>')
+                 + (f'<header id="title-block-header">\n{title_html}\n</header>\n' if title_html else "")
+                 + f'{draft_note}{content}\n</main>\n</div>')
     title = page_title or report.period.label_vi
     result.html = page(title, body_html, 2,
                        [("Trang chủ", "index.html"), (f"Tỉnh {report.province_name}", f"{report.province}/index.html"),
