@@ -288,6 +288,10 @@ def test_trend_rows_join_consecutive_periods_with_the_same_figure_and_verdicts(d
 
     tables = soup.find_all("table")
     assert len(tables) >= 3
+    # a long page: beside it, on a wide screen, every indicator under its pillar, each link to its section
+    side = soup.select_one("nav.muc-luc-ben")
+    sections = [s["aria-labelledby"] for s in soup.select("section[aria-labelledby^='chi-tieu-']")]
+    assert [a["href"][1:] for a in side.select("ul ul a")] == sections and len(sections) == len(tables)
     for table in tables:
         spans = [covered(tr.th.get_text()) for tr in table.tbody.find_all("tr")]
         assert [i for span in spans for i in span] == list(range(len(codes))), table.caption.get_text()

@@ -776,6 +776,7 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
     pillar_names = dict(zip(data.pillars["pillar"], data.pillars["name_vi"]))
     pillar_order = dict(zip(data.pillars["pillar"], data.pillars["order"]))
     by_pillar: dict[str, list[str]] = {}
+    titles: dict[str, list[tuple[str, str]]] = {}  # pillar -> (anchor, indicator) for the side list
     images: dict[str, bytes] = {}
     count = 0
     for indicator_id, breakdown in keys:
@@ -838,11 +839,14 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
             '<th scope="col">Kỳ báo cáo</th><th scope="col">Số liệu mới nhất</th><th scope="col">Tính đến ngày</th>'
             f'{head}</tr></thead>\n<tbody>\n{chr(10).join(body_rows)}\n</tbody>\n</table>\n</div>\n{chart}</section>')
         by_pillar.setdefault(ind["pillar"], []).append(section)
-    parts, contents = [], []
+        titles.setdefault(ind["pillar"], []).append((anchor, title))
+    parts, contents, side = [], [], []
     for pillar in sorted(by_pillar, key=lambda p: (pillar_order.get(p, 99), p)):
         pid = f"tru-cot-{len(parts) + 1}"
         contents.append(f'<li><a href="#{pid}">{_esc(pillar_names.get(pillar, pillar))}</a> '
                         f'({len(by_pillar[pillar])} chỉ tiêu)</li>')
+        side.append(f'<li><a href="#{pid}">{_esc(pillar_names.get(pillar, pillar))}</a>\n<ul>\n'
+                    + "\n".join(f'<li><a href="#{a}">{_esc(t)}</a></li>' for a, t in titles[pillar]) + "\n</ul></li>")
         parts.append(f'<section aria-labelledby="{pid}">\n<h2 id="{pid}">{_esc(pillar_names.get(pillar, pillar))}</h2>\n'
                      + "\n".join(by_pillar[pillar]) + "\n</section>")
     first, last = (cols[0], cols[-1]) if cols else (None, None)
@@ -855,6 +859,10 @@ def trend_page(data, slug: str, name: str, reports: list[Report]) -> tuple[str, 
             'có cùng số liệu và cùng đánh giá được gộp thành một dòng.</p>\n'
             + (f'<nav aria-label="Các trụ cột"><ul>\n{chr(10).join(contents)}\n</ul></nav>\n' if contents else "")
             + ("\n".join(parts) or "<p>Chưa có chỉ tiêu nào.</p>") + "\n</main>")
+    if side:  # a long page: on a wide screen the indicators are listed beside it, as a report's chapters are
+        links = "<ul>\n" + "\n".join(side) + "\n</ul>"
+        body = (f'<div class="bo-cuc">\n<nav class="muc-luc-ben" aria-labelledby="muc-luc-ben">\n'
+                f'<h2 id="muc-luc-ben">Các chỉ tiêu</h2>\n{links}\n</nav>\n{body}\n</div>')
     return page(f"Xu hướng các chỉ tiêu chính – tỉnh {name}", body, 1,
                 [("Trang chủ", "index.html"), (f"Tỉnh {name}", f"{slug}/index.html"), ("Xu hướng", None)],
                 "trang-xu-huong"), images
