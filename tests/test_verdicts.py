@@ -331,6 +331,7 @@ def test_empty_columns_are_dropped(data_dir):
     frame = pd.DataFrame([["a", "1", "", ""]], columns=["Chỉ tiêu", "Kết quả", "Mục tiêu", "Đánh giá"])
     table = sections._table(ch, frame, "x", "y", ["l", "r", "r", "l"], [40, 20, 20, 20])
     assert list(table.frame.columns) == ["Chỉ tiêu", "Kết quả"] and table.align == ["l", "r"]
+    assert table.widths == [67, 33]  # the columns kept share the whole width, 40 : 20 as asked
 
 
 def test_provinces_are_compared_only_on_the_same_definition():

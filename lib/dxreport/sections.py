@@ -48,12 +48,18 @@ def intro(ch: Chapter) -> list:
 
 def _table(ch: Chapter, frame: pd.DataFrame, caption: str, source: str, align: list[str], widths: list[int],
            optional=("Tính đến", "Mục tiêu", "Đánh giá", "Tình hình", "Báo cáo của tỉnh", "Chủ trì", "Thời gian")):
-    """`ch.table` without the optional columns that are empty in every row."""
+    """`ch.table` without the optional columns that are empty in every row; the columns kept
+    share the whole width, in the proportions asked."""
     keep = [i for i, c in enumerate(frame.columns)
             if c not in optional or frame[c].astype(str).str.strip().ne("").any()]
     frame = frame.iloc[:, keep]
+    kept = [widths[i] for i in keep if i < len(widths)]
+    if kept and len(kept) == len(keep) and sum(kept) != sum(widths):
+        scaled = [round(w * sum(widths) / sum(kept)) for w in kept]
+        scaled[kept.index(max(kept))] += sum(widths) - sum(scaled)  # rounding goes to the widest
+        kept = scaled
     return ch.table(frame.reset_index(drop=True), caption, source,
-                    align=[align[i] for i in keep if i < len(align)], widths=[widths[i] for i in keep if i < len(widths)])
+                    align=[align[i] for i in keep if i < len(align)], widths=kept)
 
 
 _OLD_REASON = re.compile(r"chỉ có số liệu cũ \(tính đến [^)]*\)")
