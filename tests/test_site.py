@@ -162,6 +162,17 @@ def test_columns_are_described_with_their_unit():
     assert [(c.kind, c.unit) for c in info] == [("văn bản", ""), ("số", "Mbps"), ("số", "%"), ("số", "ghi trong từng ô")]
 
 
+def test_dates_and_document_numbers_are_not_numbers_with_a_unit():
+    """'24/4/2025' read as 24 with the unit '/4/2025', '328-KH/TU' as 328 '-KH/TU': the open
+    data's dictionary called a date column a number."""
+    table = opendata.ReportTable(1, "Bảng 1.1. Văn bản", [["Số, ký hiệu", "Ngày ban hành", "Kết quả", "Tỷ lệ"],
+                                                         ["328-KH/TU", "24/4/2025", "12/21 huyện", "100% (3/3 xã)"],
+                                                         ["1174/KH-UBND", "31/12/2025", "9 huyện", "80%"]], 1)
+    info = opendata.describe_columns(table)
+    assert [(c.kind, c.unit) for c in info] == [("văn bản", ""), ("ngày", "ngày/tháng/năm"), ("số", "huyện"),
+                                                 ("số", "ghi trong từng ô")]
+
+
 # ------------------------------------------------------------------------------ pages
 
 

@@ -216,11 +216,15 @@ def xlsx_value(cell: str):
 @dataclass
 class ColumnInfo:
     name: str
-    kind: str  # "số" | "văn bản"
+    kind: str  # "số" | "ngày" | "văn bản"
     unit: str  # "%", "Mbps", "" when mixed or none
 
 
-_LEADING_NUMBER = re.compile(r"^(?:hạng\s+)?[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?(?:/[\d.]+)?\s*(?P<unit>.*)$")
+# a number (or a count "12/21"), then nothing, a percent sign or a unit after a space: "328-KH/TU"
+# and "24/4/2025" are not numbers with a unit
+_LEADING_NUMBER = re.compile(r"^(?:hạng\s+)?[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?(?:/[\d.]+)?"
+                             r"(?P<unit>%(?:\s.*)?|\s+.*)?$")
+_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
 
 
 def describe_columns(table: ReportTable) -> list[ColumnInfo]:
@@ -230,6 +234,9 @@ def describe_columns(table: ReportTable) -> list[ColumnInfo]:
     infos = []
     for index, name in enumerate(header):
         cells = [row[index] for row in table.body if index < len(row) and row[index].strip()]
+        if cells and all(_DATE.match(cell.strip()) for cell in cells):
+            infos.append(ColumnInfo(name, "ngày", "ngày/tháng/năm"))
+            continue
         units = set()
         numeric = bool(cells)
         for cell in cells:
@@ -237,7 +244,7 @@ def describe_columns(table: ReportTable) -> list[ColumnInfo]:
             if not match:
                 numeric = False
                 break
-            units.add("hạng" if cell.startswith("hạng") else match.group("unit").strip())
+            units.add("hạng" if cell.startswith("hạng") else (match.group("unit") or "").strip())
         if numeric and len(units) == 1:
             unit = units.pop()
             infos.append(ColumnInfo(name, "số", unit))

@@ -671,7 +671,7 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
         'để bảng tính không hiểu nhầm thành công thức; ô là số được giữ là số.</p>\n'
         f'<h2>Các bảng</h2>\n{table_list}\n'
         + (f'<h2>Các hình</h2>\n<ul>\n{figure_items}\n</ul>\n' if figure_items else '')
-        + '<h2>Từ điển dữ liệu</h2>\n<p>Với mỗi bảng và mỗi hình: các cột, kiểu (số hay văn bản), đơn vị và các văn bản nguồn.</p>\n'
+        + '<h2>Từ điển dữ liệu</h2>\n<p>Với mỗi bảng và mỗi hình: các cột, kiểu (số, ngày hay văn bản), đơn vị và các văn bản nguồn.</p>\n'
         + "\n".join(sections) + '\n</main>')
     html_text = page(f"Dữ liệu mở – báo cáo {label}, tỉnh {report.province_name}", body, 3,
                      [("Trang chủ", "index.html"), (f"Tỉnh {report.province_name}", f"{report.province}/index.html"),
