@@ -244,7 +244,8 @@ def describe_columns(table: ReportTable) -> list[ColumnInfo]:
             if not match:
                 numeric = False
                 break
-            units.add("hạng" if cell.startswith("hạng") else (match.group("unit") or "").strip())
+            unit = re.sub(r"\s*\([^()]*\)$", "", (match.group("unit") or "").strip())  # "(16/8/2023; số liệu cũ)" is no unit
+            units.add("hạng" if cell.startswith("hạng") else unit)
         if numeric and len(units) == 1:
             unit = units.pop()
             infos.append(ColumnInfo(name, "số", unit))
