@@ -169,8 +169,7 @@ def test_dates_and_document_numbers_are_not_numbers_with_a_unit():
                                                          ["328-KH/TU", "24/4/2025", "12/21 huyện", "100% (3/3 xã)"],
                                                          ["1174/KH-UBND", "31/12/2025", "9 huyện", "80%"]], 1)
     info = opendata.describe_columns(table)
-    assert [(c.kind, c.unit) for c in info] == [("văn bản", ""), ("ngày", "ngày/tháng/năm"), ("số", "huyện"),
-                                                 ("số", "ghi trong từng ô")]
+    assert [(c.kind, c.unit) for c in info] == [("văn bản", ""), ("ngày", "ngày/tháng/năm"), ("số", "huyện"), ("số", "%")]
     # a figure's date or note in brackets after it is not part of its unit
     dated = opendata.ReportTable(2, "Bảng 1.2. Tài khoản", [["Chỉ tiêu", "Số liệu"], ["A", "1.200 tài khoản (16/8/2023; số liệu cũ)"],
                                                             ["B", "35 tài khoản"]], 1)
