@@ -319,7 +319,8 @@ def test_funding_ratio_prints_the_computed_share():
 
 
 def test_natural_sort_and_no_all_full_chart():
-    from dxreport.charts import all_full, natural_key
+    from dxreport.charts import all_full
+    from dxreport.fmt import natural_key
 
     labels = ["(1)", "(10)", "(11)", "(2)"]
     assert sorted(labels, key=natural_key) == ["(1)", "(2)", "(10)", "(11)"]

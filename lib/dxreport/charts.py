@@ -86,9 +86,6 @@ def _share_text_metrics() -> None:
 _share_text_metrics()
 
 
-natural_key = fmt.natural_key  # breakdown labels are sorted with it (sections)
-
-
 def all_full(values, unit: str) -> bool:
     """True when every bar would be 100%: such a chart says nothing a sentence does not."""
     values = [v for v in values if v is not None]

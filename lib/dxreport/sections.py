@@ -106,7 +106,7 @@ MAX_BARS = MAX_BREAKDOWNS
 
 def levels(ch: Chapter, indicator_id: str) -> tuple[list[str], int]:
     """The first MAX_BREAKDOWNS breakdowns of an indicator in natural order, and how many it has."""
-    found = sorted(ch.breakdowns(indicator_id), key=charts.natural_key)
+    found = sorted(ch.breakdowns(indicator_id), key=fmt.natural_key)
     return found[:MAX_BREAKDOWNS], len(found)
 
 
@@ -181,7 +181,7 @@ def chart_for(ch: Chapter, indicator_id: str) -> list:
     ind = ch.indicator(indicator_id)
     unit = ind["unit"]
     out = []
-    levels = sorted(ch.breakdowns(indicator_id), key=charts.natural_key)
+    levels = sorted(ch.breakdowns(indicator_id), key=fmt.natural_key)
     points = [(b, ch.latest(indicator_id, b)) for b in levels]
     points = [(b, o) for b, o in points
               if o is not None and o.number is not None and not ch.is_history(b, o) and not ch.is_old(o)]
