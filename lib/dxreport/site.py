@@ -262,32 +262,43 @@ def home_page(provinces: list[tuple[str, str, list[Report]]]) -> str:
     return page("Báo cáo chuyển đổi số cấp tỉnh", body, 0, [("Trang chủ", None)], "trang-chu")
 
 
+def _card_table(caption_id: str, caption: str, columns: list[str], rows: list[tuple[str, str, list[tuple[str, str]]]]) -> str:
+    """A table of links that a phone shows as one block per row (site.css `.bang-the`), each
+    cell under its column's name (`data-nhan`, from `columns`). `rows`: (row header's class,
+    its HTML, [(cell's class, its HTML) for the other columns]). Roles are written out: a
+    stacked table would otherwise lose its semantics in some browsers."""
+    def cls(name: str) -> str:
+        return f' class="{name}"' if name else ""
+
+    head = "".join(f'<th scope="col" role="columnheader">{_esc(c)}</th>' for c in columns)
+    body = "\n".join(
+        f'<tr role="row"><th scope="row" role="rowheader"{cls(th_class)}>{th_html}</th>'
+        + "".join(f'<td role="cell"{cls(td_class)} data-nhan="{_esc(label)}">{td_html}</td>'
+                  for label, (td_class, td_html) in zip(columns[1:], cells)) + "</tr>"
+        for th_class, th_html, cells in rows)
+    return (f'<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="{caption_id}">\n'
+            f'<table class="bang-the" role="table">\n<caption id="{caption_id}">{_esc(caption)}</caption>\n'
+            f'<thead role="rowgroup"><tr role="row">{head}</tr></thead>\n'
+            f'<tbody role="rowgroup">\n{body}\n</tbody>\n</table>\n</div>')
+
+
 def province_page(slug: str, name: str, reports: list[Report]) -> str:
     rows = []
     for r in reports:
         label = r.period.label_vi
         hidden = f'<span class="an"> {_esc(label)}</span>'
-        # roles written out: on a phone the rows are stacked blocks (site.css `.bang-the`), which
-        # would otherwise cost the table its semantics in some browsers; each cell then shows
-        # its column's name (data-nhan)
-        rows.append(
-            f'<tr role="row">\n<th scope="row" role="rowheader"><a href="{_esc(r.href)}">{_esc(_cap(label))}</a></th>\n'
-            f'<td role="cell" data-nhan="Trạng thái">{_badge(r)}</td>\n'
-            f'<td role="cell" data-nhan="Số liệu tính đến">{_esc(_day(r.period.end))}</td>\n'
-            f'<td role="cell" data-nhan="Ngày lập">{_esc(_day(r.built))}</td>\n'
-            f'<td role="cell" class="tai-ve" data-nhan="Tải về"><a href="{_esc(r.href)}">HTML{hidden}</a> '
-            f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.pdf">PDF{hidden}</a> '
-            f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.docx">DOCX{hidden}</a> '
-            f'<a href="{_esc(r.period.code)}/{DATA_FOLDER}/index.html">Dữ liệu mở{hidden}</a></td>\n</tr>')
+        rows.append(("", f'<a href="{_esc(r.href)}">{_esc(_cap(label))}</a>', [
+            ("", _badge(r)), ("", _esc(_day(r.period.end))), ("", _esc(_day(r.built))),
+            ("tai-ve", f'<a href="{_esc(r.href)}">HTML{hidden}</a> '
+                       f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.pdf">PDF{hidden}</a> '
+                       f'<a href="{_esc(r.period.code)}/{OUTPUT_NAME}.docx">DOCX{hidden}</a> '
+                       f'<a href="{_esc(r.period.code)}/{DATA_FOLDER}/index.html">Dữ liệu mở{hidden}</a>')]))
+    table = _card_table("bang-ky", "Các kỳ báo cáo, mới nhất trước",
+                        ["Kỳ báo cáo", "Trạng thái", "Số liệu tính đến", "Ngày lập", "Tải về"], rows)
     body = (f'<main id="noi-dung" tabindex="-1">\n<h1>Báo cáo chuyển đổi số tỉnh {_esc(name)}</h1>\n'
             f'<p class="dan">{len(reports)} kỳ báo cáo, mới nhất trước. Báo cáo “{DRAFT}” chưa được phê duyệt '
             'chính thức. <a href="' + TREND_PAGE + '">Xem xu hướng các chỉ tiêu chính qua các kỳ</a>.</p>\n'
-            '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="bang-ky">\n<table class="bang-the" role="table">\n'
-            '<caption id="bang-ky">Các kỳ báo cáo, mới nhất trước</caption>\n<thead role="rowgroup">\n<tr role="row">'
-            '<th scope="col" role="columnheader">Kỳ báo cáo</th><th scope="col" role="columnheader">Trạng thái</th>'
-            '<th scope="col" role="columnheader">Số liệu tính đến</th><th scope="col" role="columnheader">Ngày lập</th>'
-            '<th scope="col" role="columnheader">Tải về</th></tr>\n</thead>\n<tbody role="rowgroup">\n'
-            f'{chr(10).join(rows)}\n</tbody>\n</table>\n</div>\n</main>')
+            f'{table}\n</main>')
     return page(f"Báo cáo chuyển đổi số tỉnh {name}", body, 1,
                 [("Trang chủ", "index.html"), (f"Tỉnh {name}", None)], "trang-tinh")
 
@@ -540,14 +551,14 @@ def screen_report(report_html: str, report: Report, sources: dict[str, str] | No
     kind = body.find(".//p[@class='loai-van-ban']")
     abstract = body.find(".//p[@class='trich-yeu']")
     if kind is not None and abstract is not None and title_block is None:
-        heading = etree.Element("h1")
-        heading.set("class", "van-ban")
+        document_title = etree.Element("h1")
+        document_title.set("class", "van-ban")
         for part in (kind, abstract):
-            span = etree.SubElement(heading, "span")
+            span = etree.SubElement(document_title, "span")
             span.set("class", part.get("class"))
             span.text = _text(part)
-        heading.tail, kind.tail = kind.tail, None
-        kind.getparent().replace(kind, heading)
+        document_title.tail, kind.tail = kind.tail, None
+        kind.getparent().replace(kind, document_title)
         _detach(abstract)
         title_html = ""
     toc_side, toc_small = "", ""
@@ -630,11 +641,9 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
         for col in columns:
             dictionary.append([name, table.caption, col.name, col.kind, col.unit, cited_text])
         if i < len(report_tables):  # a figure's data is listed with its figure below
-            rows.append(f'<tr role="row"><th scope="row" role="rowheader" class="nhan-bang">{_esc(table.label)}</th>'
-                        f'<td role="cell" class="noi-dung" data-nhan="Nội dung">{_esc(table.title)}</td>'
-                        f'<td role="cell" class="can-phai" data-nhan="Số dòng">{len(table.body)}</td>'
-                        f'<td role="cell" data-nhan="Tệp CSV"><a href="{_esc(name)}">{_esc(name)}'
-                        f'<span class="an"> ({_esc(table.label)})</span></a></td></tr>')
+            rows.append(("nhan-bang", _esc(table.label), [
+                ("noi-dung", _esc(table.title)), ("can-phai", str(len(table.body))),
+                ("", f'<a href="{_esc(name)}">{_esc(name)}<span class="an"> ({_esc(table.label)})</span></a>')]))
         col_rows = "\n".join(f'<tr><th scope="row">{_esc(c.name)}</th><td>{_esc(c.kind)}</td>'
                              f'<td>{_esc(c.unit or "—")}</td></tr>' for c in columns)
         src_html = "".join(f"<li>{_esc(_source_item(r))}</li>" for r in cited)
@@ -656,12 +665,8 @@ def open_data(report: Report, report_page_html: str, figures: list[tuple[str, st
         + (f' · số liệu của hình: <a href="{_esc(figure_csv[name])}">{_esc(figure_csv[name])}</a>' if name in figure_csv else "")
         + '</li>' for name, alt in figures)
     label = report.period.label_vi
-    table_list = (
-        '<div class="bang-cuon" role="region" tabindex="0" aria-labelledby="ds-bang">\n<table class="bang-the" role="table">\n'
-        '<caption id="ds-bang">Các bảng số liệu của báo cáo</caption>\n<thead role="rowgroup"><tr role="row">'
-        '<th scope="col" role="columnheader">Bảng</th><th scope="col" role="columnheader">Nội dung</th>'
-        '<th scope="col" role="columnheader">Số dòng</th><th scope="col" role="columnheader">Tệp CSV</th></tr></thead>\n'
-        f'<tbody role="rowgroup">\n{chr(10).join(rows)}\n</tbody>\n</table>\n</div>') if rows else "<p>Báo cáo không có bảng số liệu.</p>"
+    table_list = (_card_table("ds-bang", "Các bảng số liệu của báo cáo", ["Bảng", "Nội dung", "Số dòng", "Tệp CSV"], rows)
+                  if rows else "<p>Báo cáo không có bảng số liệu.</p>")
     body = (
         f'<main id="noi-dung" tabindex="-1">\n<h1>Dữ liệu mở: báo cáo {_esc(label)}, tỉnh {_esc(report.province_name)}</h1>\n'
         f'<p class="dan">Mỗi bảng của <a href="../index.html">báo cáo</a>, và số liệu vẽ nên mỗi hình, là một tệp CSV '
