@@ -143,19 +143,27 @@ def test_a_notebook_pandoc_must_read_is_still_converted(tmp_path):
 
 
 # -- a whole report in one pandoc process ------------------------------------------------------------
-def render_both(handed: dict, meta, tmp_path: Path) -> dict[bool, Path]:
-    """The same report rendered the two ways, each in its own copy of the working folder; the
-    command-line way reads the whole parsed document for the PDF too, as a batch does."""
+def render_both(handed: dict, meta, tmp_path: Path) -> dict[str, Path]:
+    """The same report rendered the three ways, each in its own copy of the working folder: four
+    pandoc processes, one, and a batch's warm one (twice: the second time its cells come from
+    its memory); the command-line way reads the whole parsed document for the PDF too, as a
+    batch does."""
     source = handed["parts"][0].parent
     done = {}
-    for one_process in (False, True):
-        work = tmp_path / f"work-{one_process}"
-        shutil.copytree(source, work)
-        for typ in work.glob("[0-9][0-9]-*.typ"):
-            typ.unlink()
-        parts = [work / p.name for p in handed["parts"]]
-        render.render_pandoc(parts, work, meta, ("html", "pdf", "docx"), work / "out", one_process=one_process)
-        done[one_process] = work
+    server = render.PandocServer()
+    try:
+        for way in ("cli", "one", "server", "server-again"):
+            work = tmp_path / f"work-{way}"
+            shutil.copytree(source, work)
+            for typ in work.glob("[0-9][0-9]-*.typ"):
+                typ.unlink()
+            parts = [work / p.name for p in handed["parts"]]
+            render.render_pandoc(parts, work, meta, ("html", "pdf", "docx"), work / "out", one_process=way != "cli",
+                                 server=server if way.startswith("server") else None)
+            done[way] = work
+    finally:
+        server.close()
+    assert server.counts[0] > 0  # the second report's cells were read from memory
     return done
 
 
@@ -165,21 +173,25 @@ def docx_parts(path: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("form", ["official", "plain"])
-def test_one_pandoc_process_writes_what_four_write(built, tmp_path, form):
+def test_one_pandoc_process_and_a_warm_one_write_what_four_write(built, tmp_path, form):
     _, handed = built
     meta = handed["meta"] if form == "official" else dataclasses.replace(handed["meta"], official=None)
-    cli, one = render_both(handed, meta, tmp_path).values()
-    for name in ("out/bao-cao.html", "bao-cao.typ"):
-        assert (one / name).read_bytes() == (cli / name).read_bytes(), name
-    assert docx_parts(one / "out/bao-cao.docx") == docx_parts(cli / "out/bao-cao.docx")
+    cli, *others = render_both(handed, meta, tmp_path).values()
+    for one in others:
+        for name in ("out/bao-cao.html", "bao-cao.typ"):
+            assert (one / name).read_bytes() == (cli / name).read_bytes(), (one.name, name)
+        assert docx_parts(one / "out/bao-cao.docx") == docx_parts(cli / "out/bao-cao.docx"), one.name
+    one = others[0]
     html = (one / "out/bao-cao.html").read_text(encoding="utf-8")
     assert 'src="data:image/png;base64,' in html and ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in html) == (form == "official")
     assert ('id="TOC"' in html) == (form == "plain")  # the plain report's table of contents came through
 
 
-def test_the_one_process_reads_no_file_it_was_not_handed(built, tmp_path):
+@pytest.mark.parametrize("warm", [False, True], ids=["own-process", "warm-server"])
+def test_the_one_process_reads_no_file_it_was_not_handed(built, tmp_path, warm):
     """The joined Markdown points at a file on the machine: the reader opens nothing (its sandbox
-    holds no file) and the guard drops the image, so the report cannot carry it."""
+    holds no file) and the guard drops the image, so the report cannot carry it; a batch's warm
+    pandoc neither (it reads cells on their own, each in the same sandbox)."""
     _, handed = built
     secret = tmp_path / "bi-mat.png"
     secret.write_bytes(PNG)
@@ -187,10 +199,15 @@ def test_the_one_process_reads_no_file_it_was_not_handed(built, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(part.parent, work)
     planted = work / part.name
-    planted.write_text(planted.read_text(encoding="utf-8") + f"\n\n![lộ]({secret})\n\n![lộ](../bi-mat.png)\n",
-                       encoding="utf-8")
+    planted.write_text(planted.read_text(encoding="utf-8") + f"\n\n![lộ]({secret})\n\n![lộ](../bi-mat.png)\n\n"
+                       f"::: {{.output .display_data}}\n![lộ]({secret})\n:::\n", encoding="utf-8")  # a cell read alone
     parts = [work / p.name for p in handed["parts"]]
-    render.render_pandoc(parts, work, handed["meta"], ("html", "docx"), work / "out", one_process=True)
+    server = render.PandocServer() if warm else None
+    try:
+        render.render_pandoc(parts, work, handed["meta"], ("html", "docx"), work / "out", one_process=True, server=server)
+    finally:
+        if server is not None:
+            server.close()
     html = (work / "out/bao-cao.html").read_text(encoding="utf-8")
     assert base64.b64encode(PNG).decode() not in html and "bi-mat" not in html
     assert not any(name.endswith(".png") and data == PNG for name, data in docx_parts(work / "out/bao-cao.docx").items())

@@ -30,6 +30,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -70,6 +71,9 @@ class Batch:
         # in all keeps memory where one render with two writers had it.
         self.rendering = threading.Semaphore(RENDERS)
         self._guard = threading.Lock()
+        self._writers: list = []  # warm pandoc processes not writing a report now (`writer()`)
+        self._all_writers: list = []
+        self._closed = False
         self._pool = None
         self._validated = None
         self._closing = None  # the pool shutting down after the last period ran
@@ -105,17 +109,48 @@ class Batch:
             pool.close(wait=False)
             self._closing = pool
 
+    @contextmanager
+    def writer(self):
+        """A warm pandoc (`render.PandocServer`) for one report's render: the batch keeps one per
+        render slot, and each reads what the reports before it read only once."""
+        from .render import PandocServer
+
+        with self._guard:
+            server = self._writers.pop() if self._writers else None
+            if server is None:
+                server = PandocServer()
+                self._all_writers.append(server)
+        try:
+            yield server
+        except BaseException:
+            server.close(kill=True)  # stopped in the middle of a report: the next one starts afresh
+            raise
+        with self._guard:
+            if not self._closed:
+                self._writers.append(server)
+                return
+        server.close()
+
+    def _end_writers(self, kill: bool) -> None:
+        with self._guard:
+            self._closed = True
+            servers, self._writers, self._all_writers = self._all_writers, [], []
+        for server in servers:
+            server.close(kill=kill)
+
     def abort(self) -> None:
         with self._guard:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.abort()
+        self._end_writers(kill=True)
 
     def close(self) -> None:
         with self._guard:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.close()
+        self._end_writers(kill=False)
         if self._closing is not None:
             self._closing.join()
 
@@ -606,7 +641,8 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
 
     from contextlib import nullcontext
 
-    with batch.rendering if batch is not None else nullcontext():
+    with batch.rendering if batch is not None else nullcontext(), \
+            batch.writer() if batch is not None else nullcontext() as server:
         if meta.official is not None:
             result.draft = meta.official.draft
             result.remarks = official.remark_lines(meta.official, paths.root)
@@ -615,7 +651,7 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
             result.files = render.render_pandoc(parts, work, meta, formats, tmp, nice=5 if batch is not None else 0,
                                                 writers=1 if batch is not None else 3,
                                                 one_process=batch is not None,
-                                                references=paths.cache_dir / "references")
+                                                references=paths.cache_dir / "references", server=server)
         else:
             result.files = render.render_quarto(parts, work, meta, formats, tmp, paths.quarto_yml)
     result.phases["render"] = time.perf_counter() - clock

@@ -401,6 +401,81 @@ def chapter_typst(md: Path, workdir: Path, cache_dir: Path | None = None, salt: 
     return typ
 
 
+class PandocServer:
+    """One pandoc process that writes report after report (`templates/write.lua --serve`), for
+    a batch: a process a report paid pandoc's start-up and a cold heap each time, and read every
+    cell of every report. This one stays, and reads a cell it has read before from memory (a
+    site's periods share about half of their tables and paragraphs word for word); what it
+    writes is what a process of its own writes (tested). One report at a time: a batch keeps one
+    per render slot. It runs at the priority of the thread that first asks it for a report
+    (`_lower_priority`), and ends when its input closes: `close()`, or this process ending."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen | None = None
+        self._stderr: list[str] = []
+        self._rts = True
+        self.counts = (0, 0)  # cells read from memory and by the reader, after the last report
+
+    def _start(self) -> subprocess.Popen:
+        env = {**({"GHCRTS": PANDOC_RTS} if self._rts else {}), **os.environ, "DXREPORT_GUARD": guard_token(),
+               STAGE_ENV: "", "SOURCE_DATE_EPOCH": "0"}
+        proc = subprocess.Popen([pandoc_path(), "lua", str(WRITER), "--serve"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env)
+        errors = self._stderr = []
+        # a full stderr pipe would stop pandoc while this process waits on its stdout
+        threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True).start()
+        self._proc = proc
+        return proc
+
+    def render(self, config: Path, on_line: Callable[[str], None]) -> None:
+        """Write the report `config` describes (as `pandoc lua write.lua CONFIG` would);
+        `on_line` gets each output's path once the file is whole."""
+        for _attempt in range(2):
+            proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
+            del self._stderr[:]
+            try:
+                proc.stdin.write(f"{config}\n")
+                proc.stdin.flush()
+                for line in proc.stdout:
+                    line = line.rstrip("\n")
+                    if line.startswith("=ok"):
+                        hits, misses = (line.split() + ["0", "0"])[1:3]
+                        self.counts = (int(hits), int(misses))
+                        return
+                    if line.startswith("=error"):
+                        raise RenderError(f"pandoc (báo cáo) thất bại: {line[len('=error '):][:2000]}")
+                    on_line(line)
+            except (BrokenPipeError, ValueError):  # it ended before it took the request
+                pass
+            code = proc.wait()
+            self._proc = None
+            stderr = "".join(self._stderr)
+            if _RTS_REFUSED in stderr and self._rts and "GHCRTS" not in os.environ:
+                self._rts = False  # a pandoc linked without RTS options: start it again without them
+                continue
+            raise RenderError(f"pandoc (báo cáo) thất bại (mã {code}): {stderr.strip()[:2000]}")
+
+    def close(self, kill: bool = False) -> None:
+        """End the process: its input closes and it exits (at once with `kill`)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if kill:
+                proc.kill()
+            else:
+                proc.stdin.close()
+            proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
 def _lower_priority(nice: int) -> None:
     """Lower this thread's CPU priority (Linux: per thread; pandoc started from it inherits it)."""
     if nice and hasattr(os, "setpriority"):
@@ -412,7 +487,7 @@ def _lower_priority(nice: int) -> None:
 
 def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[str, ...], out_dir: Path,
                   nice: int = 0, writers: int = 3, one_process: bool = False,
-                  references: Path | None = None) -> list[Path]:
+                  references: Path | None = None, server: "PandocServer | None" = None) -> list[Path]:
     """Join the chapters' Markdown under a title block; write HTML, DOCX and PDF (via typst).
     `nice` > 0 runs the writers at a lower priority (each in its own short-lived thread);
     `writers` is how many run at once (each pandoc holds the whole document in memory).
@@ -421,7 +496,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
     document once and writes every format (`templates/write.lua`), a third less work than a
     parse and three writers each reading the parsed document again, but one writer after
     another. The outputs are the same (tested). `references`: where the draft variant of a
-    reference document is kept (`official.draft_reference`); the working folder by default."""
+    reference document is kept (`official.draft_reference`); the working folder by default.
+    `server`: with `one_process`, the batch's warm pandoc that writes it (`PandocServer`)."""
     pandoc = pandoc_path()
     workdir.mkdir(parents=True, exist_ok=True)
     front = "\n".join([
@@ -556,7 +632,8 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         order = sorted(formats, key=lambda f: f != "pdf")
         config = workdir / "write.json"
         config.write_text(json.dumps({"markdown": str(joined), "reader": READER, "filter": str(FILTER), "toc": doc is None,
-                                      "media": media, "outputs": [outputs_cfg[f] for f in order]},
+                                      "workdir": str(workdir.resolve()), "media": media,
+                                      "outputs": [outputs_cfg[f] for f in order]},
                                      ensure_ascii=False), encoding="utf-8")
         pdf: list = []
 
@@ -567,8 +644,11 @@ def render_pandoc(parts: list[Path], workdir: Path, meta: Meta, formats: tuple[s
         with ThreadPoolExecutor(max_workers=1) as compiler:  # waits for the compile, whatever happens
             # the DOCX's creation time as the sandboxed command line writes it (none), so the bytes
             # depend on the document alone
-            _run([pandoc, "lua", str(WRITER), str(config)], workdir, "pandoc (báo cáo)",
-                 env_extra={"SOURCE_DATE_EPOCH": "0"}, on_line=written)
+            if server is not None and "\n" not in str(config):  # a path is a line of the server's input
+                server.render(config, written)
+            else:
+                _run([pandoc, "lua", str(WRITER), str(config)], workdir, "pandoc (báo cáo)",
+                     env_extra={"SOURCE_DATE_EPOCH": "0"}, on_line=written)
             done = {"html": lambda: html_done(paths["html"]), "docx": lambda: docx_done(paths["docx"]),
                     "pdf": lambda: pdf[0].result() if pdf else compile_pdf(paths["typst"], fonts)}
             return _publish([done[f]() for f in formats], out_dir)
