@@ -130,3 +130,17 @@ def test_the_batch_ends_its_writers(tmp_path):
         running = other._proc
     batch.close()
     assert running.wait(timeout=10) == 0  # its input closed: it ended by itself
+
+
+def test_a_batch_starts_its_writers_warm_ahead_of_the_first_report(tmp_path):
+    from dxreport.build import RENDERS
+
+    batch = Batch(project(make_project(tmp_path / "p", [])))
+    batch.warm_writers()
+    started = [server._proc for server in batch._writers]
+    assert len(started) == RENDERS and all(proc is not None and proc.poll() is None for proc in started)
+    with batch.writer() as server:
+        assert server._proc in started  # no new process for the first report
+        server.render(config(tmp_path / "w", DOCUMENT, "a"), lambda _line: None)
+    batch.close()
+    assert all(proc.wait(timeout=10) == 0 for proc in started)

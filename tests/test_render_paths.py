@@ -142,6 +142,41 @@ def test_a_notebook_pandoc_must_read_is_still_converted(tmp_path):
     assert md.read_text(encoding="utf-8").startswith("# Chương")
 
 
+# -- a batch makes each period's frame and check sheet ahead --------------------------------------------
+def test_what_a_batch_makes_ahead_is_what_a_build_looks_for(built, monkeypatch):
+    """`build.prepare_ahead` keys the report's frame and check sheet as the build looks them up:
+    for the period just built it finds them and makes nothing; for another it makes each once."""
+    from dxreport import build as build_module, cache, checks, periods
+    from dxreport.files import data_files
+
+    root, _ = built
+    paths = project(root)
+    made = []
+    monkeypatch.setattr(build_module, "title_meta", lambda *a, **k: made.append("frame") or "frame")
+    monkeypatch.setattr(checks, "write_check_sheet",
+                        lambda data, province, chosen, folder: made.append("sheet") or _sheet(folder))
+    args = (paths, paths.data_dir, None)
+    keys = (cache.data_hash(data_files(paths.data_dir)), cache.code_hash(paths))
+    build_module.prepare_ahead(*args, [("nghe-an", periods.parse("2023-Q3"))], *keys)
+    assert made == []  # the build made both, under the same keys
+    other = periods.parse("2023-Q4")
+    try:
+        build_module.prepare_ahead(*args, [("nghe-an", other)], *keys)
+        build_module.prepare_ahead(*args, [("nghe-an", other)], *keys)
+        assert made == ["frame", "sheet"]
+    finally:  # the stand-ins are not left for a later build of that period
+        (paths.cache_dir / "meta" / f"{build_module._meta_key(*keys, paths.data_dir, 'nghe-an', other)}.pickle").unlink()
+        (paths.cache_dir / "checks" / f"{build_module._checks_key(*keys, 'nghe-an', other)}.xlsx").unlink()
+
+
+def _sheet(folder: Path) -> Path:
+    from dxreport.paths import CHECK_SHEET_NAME
+
+    path = folder / CHECK_SHEET_NAME
+    path.write_bytes(b"sheet")
+    return path
+
+
 # -- a whole report in one pandoc process ------------------------------------------------------------
 def render_both(handed: dict, meta, tmp_path: Path) -> dict[str, Path]:
     """The same report rendered the three ways, each in its own copy of the working folder: four

@@ -45,6 +45,7 @@ MANIFEST_VERSION = 2
 WORK = ".work"  # inside staging, removed before the swap
 PROGRESS_MODES = ("auto", "bars", "lines", "none")
 RENDERS = 2  # periods of a batch rendering at once (see Batch)
+RENDER_NICE = 5  # a batch's renders yield the cores to the kernels running the next period
 
 SAFE_URL = re.compile(r"https?://[^\s<>\"'`\\]+")  # a source address printed as a link
 
@@ -130,6 +131,26 @@ class Batch:
                 self._writers.append(server)
                 return
         server.close()
+
+    def warm_writers(self) -> None:
+        """Start the render slots' pandoc processes now, at the renders' priority: they warm up
+        while the kernels start, when the cores have little else to do."""
+        import threading
+
+        from .render import PandocServer, _lower_priority
+
+        def start() -> None:
+            _lower_priority(RENDER_NICE)  # this short thread's: the processes inherit it
+            for _ in range(RENDERS):
+                server = PandocServer()
+                server.start(warm=True)
+                with self._guard:
+                    self._writers.append(server)
+                    self._all_writers.append(server)
+
+        starter = threading.Thread(target=start, name="dxreport-writers")
+        starter.start()
+        starter.join()
 
     def _end_writers(self, kill: bool) -> None:
         with self._guard:
@@ -567,17 +588,13 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
         from . import official
 
         meta = _title_meta_cached(data, params["province"], chosen, folder, paths.cache_dir / "meta",
-                                  cache.key("meta", validated, salt, str(folder), params["province"], chosen.code,
-                                            official.inputs_hash(folder, params["province"], chosen.code),
-                                            repr(official.serif_font_dirs()), repr(periods.Policy.from_env()),
-                                            os.environ.get(periods.TODAY_ENV, "")),
-                                  cached=not force)
+                                  _meta_key(validated, salt, folder, params["province"], chosen), cached=not force)
 
         # made now, while the kernels boot and this process waits for them (in a batch: while
-        # the periods before execute), not after the chapters, when the report waits for it
+        # the periods before execute, or ahead, `prepare_ahead`), not after the chapters, when
+        # the report waits for it
         _check_sheet(data, params["province"], chosen, tmp, paths.cache_dir / "checks",
-                     cache.key("checks", validated, salt, params["province"], chosen.code,
-                               repr(periods.Policy.from_env())))
+                     _checks_key(validated, salt, params["province"], chosen))
         names = [nb.name for nb in chapter_paths]
         futures = {}
 
@@ -648,7 +665,7 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
             result.remarks = official.remark_lines(meta.official, paths.root)
         if result.engine == "pandoc":
             # in a batch the writers yield the cores to the kernels running the next period
-            result.files = render.render_pandoc(parts, work, meta, formats, tmp, nice=5 if batch is not None else 0,
+            result.files = render.render_pandoc(parts, work, meta, formats, tmp, nice=RENDER_NICE if batch is not None else 0,
                                                 writers=1 if batch is not None else 3,
                                                 one_process=batch is not None,
                                                 references=paths.cache_dir / "references", server=server)
@@ -658,6 +675,38 @@ def _run(paths, folder, chosen, params, chapter_paths, keys, formats, workers, m
     if pool is not None and batch is None:
         pool.join()
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _meta_key(validated: str, salt: str, folder: Path, province: str, chosen: periods.Period) -> str:
+    from . import official
+
+    return cache.key("meta", validated, salt, str(folder), province, chosen.code,
+                     official.inputs_hash(folder, province, chosen.code), repr(official.serif_font_dirs()),
+                     repr(periods.Policy.from_env()), os.environ.get(periods.TODAY_ENV, ""))
+
+
+def _checks_key(validated: str, salt: str, province: str, chosen: periods.Period) -> str:
+    return cache.key("checks", validated, salt, province, chosen.code, repr(periods.Policy.from_env()))
+
+
+def prepare_ahead(paths: ProjectPaths, folder: Path, data, plan: list[tuple[str, periods.Period]],
+                  validated: str, salt: str, stop=None) -> None:
+    """Make, into the cache, what each period's build makes before its chapters run (the
+    report's frame, the check sheet), the last period first: a batch runs this while its
+    kernels start, when the cores are idle, and each build then finds them made. A period
+    whose build got there first is skipped; `stop` (an Event) ends it early."""
+    import tempfile
+
+    for province, chosen in reversed(plan):
+        if stop is not None and stop.is_set():
+            return
+        _title_meta_cached(lambda: data, province, chosen, folder, paths.cache_dir / "meta",
+                           _meta_key(validated, salt, folder, province, chosen))
+        store, key = paths.cache_dir / "checks", _checks_key(validated, salt, province, chosen)
+        if not (store / f"{key}.xlsx").is_file():
+            store.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=store, prefix=".ahead-") as scratch:
+                _check_sheet(lambda: data, province, chosen, Path(scratch), store, key)
 
 
 def _title_meta_cached(data, province: str, chosen, folder: Path, store: Path, key: str, cached: bool = True):

@@ -416,10 +416,14 @@ class PandocServer:
         self._rts = True
         self.counts = (0, 0)  # cells read from memory and by the reader, after the last report
 
-    def _start(self) -> subprocess.Popen:
+    def start(self, warm: bool = False) -> subprocess.Popen:
+        """Start the process now (`render` otherwise starts it for its first report); `warm`: it
+        runs its reader and writers on a sample first, for a batch that starts it while its
+        kernels start, not while they run."""
         env = {**({"GHCRTS": PANDOC_RTS} if self._rts else {}), **os.environ, "DXREPORT_GUARD": guard_token(),
                STAGE_ENV: "", "SOURCE_DATE_EPOCH": "0"}
-        proc = subprocess.Popen([pandoc_path(), "lua", str(WRITER), "--serve"], stdin=subprocess.PIPE,
+        proc = subprocess.Popen([pandoc_path(), "lua", str(WRITER), "--serve", *(["--warm"] if warm else [])],
+                                stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env)
         errors = self._stderr = []
         # a full stderr pipe would stop pandoc while this process waits on its stdout
@@ -431,7 +435,7 @@ class PandocServer:
         """Write the report `config` describes (as `pandoc lua write.lua CONFIG` would);
         `on_line` gets each output's path once the file is whole."""
         for _attempt in range(2):
-            proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
+            proc = self._proc if self._proc is not None and self._proc.poll() is None else self.start()
             del self._stderr[:]
             try:
                 proc.stdin.write(f"{config}\n")

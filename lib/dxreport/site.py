@@ -945,11 +945,13 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
         plan += [(slug, p) for p in dict.fromkeys(wanted)]
     with Batch(paths, workers, periods=len(plan)) as batch:
         data_hash = cache.data_hash(data_files(folder))
-        if plan and executes(paths, [(slug, p.code) for slug, p in plan], data_hash):
+        starting = bool(plan) and executes(paths, [(slug, p.code) for slug, p in plan], data_hash)
+        if starting:
             # the kernels boot (imports, about a second of CPU each) while this process imports
             # pandas and reads and checks the data; they run nothing before a build has validated
             # it. A site whose chapters are all cached starts none.
             batch.pool(data_hash)
+            batch.warm_writers()  # pandoc for the renders, also warming up meanwhile
         from .data import load  # pandas: imported while the kernels boot, not before they start
 
         data = load(folder)
@@ -966,10 +968,33 @@ def build_site(provinces: list[str] | None = None, period_codes: list[str] | Non
         # interpreter lock, and with it the threads that answer the kernels (0,17 → 0,08 s a site).
         threshold = gc.get_threshold()
         gc.set_threshold(10_000, 50, 100)
+        stop = threading.Event()
+        ahead = threading.Thread(target=_ahead, args=(paths, folder, data, plan, data_hash, stop),
+                                 name="dxreport-ahead", daemon=True) if starting else None
+        if ahead is not None:
+            ahead.start()
         try:
             return _build_site(paths, folder, out_dir, data, plan, chosen_provinces, batch, workers, progress, log)
         finally:
             gc.set_threshold(*threshold)
+            stop.set()
+            if ahead is not None:
+                ahead.join()
+
+
+def _ahead(paths, folder: Path, data, plan, data_hash: str, stop: threading.Event) -> None:
+    """While the kernels start: each period's frame and check sheet, at the renders' priority
+    (`build.prepare_ahead`). Ahead of time only: a build makes what is missing itself, and
+    reports what fails, so nothing is raised from here."""
+    from . import cache
+    from .build import RENDER_NICE, prepare_ahead
+    from .render import _lower_priority
+
+    _lower_priority(RENDER_NICE)
+    try:
+        prepare_ahead(paths, folder, data, plan, data_hash, cache.code_hash(paths), stop)
+    except Exception:  # noqa: BLE001 - see above
+        pass
 
 
 def _build_site(paths, folder: Path, out_dir: Path, data, plan: list[tuple[str, periods.Period]],
